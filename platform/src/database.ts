@@ -1,0 +1,391 @@
+import type { PGlite } from '@electric-sql/pglite';
+import {
+  type Attributes,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import pg from 'pg';
+import type { DatabaseTarget } from './config.js';
+import type { Logger } from './logger.js';
+import { Mutex } from './mutex.js';
+
+export type Row = Record<string, unknown>;
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /** A script of several statements, without parameters. */
+  exec(sql: string): Promise<void>;
+}
+
+/** One connection held until release(): for session state such as advisory locks and transactions. */
+export interface DbClient extends Queryable {
+  release(err?: Error | boolean): void;
+  /** The driver's own connection, for what only one driver does (COPY on pg). */
+  readonly raw: { kind: 'postgres'; client: pg.PoolClient } | { kind: 'pglite'; db: PGlite };
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Where it points, without credentials. */
+  readonly display: string;
+  connect(): Promise<DbClient>;
+  /** Runs fn in one transaction on one connection; rolls back when fn throws. */
+  transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T>;
+  /** Calls onMessage for every NOTIFY on channel until the returned function is called. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
+export type QueryObserver = (operation: string, durationSeconds: number, ok: boolean) => void;
+
+export interface DatabaseOptions {
+  logger: Logger;
+  applicationName: string;
+  /** Connections in the pool (pg only). */
+  max?: number;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Client-side bound on one query, so a hung connection cannot hang a caller. */
+  queryTimeoutMs?: number;
+  /** Server-side statement_timeout for every connection of the pool. */
+  statementTimeoutMs?: number;
+  onQuery?: QueryObserver;
+}
+
+const tracer = trace.getTracer('@order-food/platform/database');
+
+const operationPattern = /^\s*(?:--[^\n]*\n\s*)*([A-Za-z]+)/;
+
+/** SELECT, INSERT, WITH … from the statement text. */
+export function operationOf(text: string): string {
+  return operationPattern.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+}
+
+interface SpanTarget {
+  namespace: string;
+  address?: string;
+  port?: number;
+}
+
+/**
+ * A client span per statement, only under a recording parent: unsampled requests and background
+ * work pay nothing. The statement text is recorded, parameter values never are.
+ */
+async function traced<T>(
+  target: SpanTarget,
+  text: string,
+  observer: QueryObserver | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
+  const parent = trace.getSpan(context.active());
+  const operation = operationOf(text);
+  const started = observer ? performance.now() : 0;
+  let span: Span | undefined;
+  if (parent?.isRecording()) {
+    const attributes: Attributes = {
+      'db.system.name': 'postgresql',
+      'db.operation.name': operation,
+      'db.namespace': target.namespace,
+      'db.query.text': text.length > 2000 ? `${text.slice(0, 2000)}…` : text,
+    };
+    if (target.address) attributes['server.address'] = target.address;
+    if (target.port) attributes['server.port'] = target.port;
+    span = tracer.startSpan(operation, { kind: SpanKind.CLIENT, attributes });
+  }
+  try {
+    const result = await run();
+    observer?.(operation, (performance.now() - started) / 1000, true);
+    return result;
+  } catch (err) {
+    observer?.(operation, (performance.now() - started) / 1000, false);
+    if (span) {
+      const e = err as Error & { code?: string };
+      span.recordException(e);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+      if (e.code) span.setAttribute('db.response.status_code', e.code);
+      span.setAttribute('error.type', e.code ?? e.name);
+    }
+    throw err;
+  } finally {
+    span?.end();
+  }
+}
+
+/** bigint counts fit in a number for anything this service stores. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function createPostgres(
+  target: Extract<DatabaseTarget, { kind: 'postgres' }>,
+  options: DatabaseOptions,
+): Database {
+  const { logger, onQuery } = options;
+  const url = new URL(target.url);
+  const spanTarget: SpanTarget = {
+    namespace: decodeURIComponent(url.pathname.slice(1)) || 'postgres',
+    address: url.hostname,
+    port: Number(url.port || 5432),
+  };
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    application_name: options.applicationName,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    keepAlive: true,
+    types: pgTypes,
+  });
+  // An idle connection dropped by the server (restart, pg_terminate_backend) must not crash us:
+  // pg-pool discards that client and the next checkout opens a new one.
+  pool.on('error', (err) =>
+    logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
+  );
+
+  const wrap = (client: pg.PoolClient): DbClient => {
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+      logger.warn({ err: { message: err.message } }, 'database connection lost while checked out');
+    };
+    client.on('error', onError);
+    return {
+      raw: { kind: 'postgres', client },
+      query: <T>(text: string, params?: readonly unknown[]) =>
+        traced(spanTarget, text, onQuery, async () => {
+          const r = await client.query(text, params as unknown[] | undefined);
+          return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+        }),
+      exec: (sql: string) =>
+        traced(spanTarget, sql, onQuery, async () => {
+          await client.query(sql);
+        }),
+      release(err?: Error | boolean) {
+        client.removeListener('error', onError);
+        client.release(err ?? broken ?? false);
+      },
+    };
+  };
+
+  return {
+    kind: 'postgres',
+    display: target.display,
+    query: <T>(text: string, params?: readonly unknown[]) =>
+      traced(spanTarget, text, onQuery, async () => {
+        const r = await pool.query(text, params as unknown[] | undefined);
+        return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+      }),
+    exec: (sql: string) =>
+      traced(spanTarget, sql, onQuery, async () => {
+        await pool.query(sql);
+      }),
+    async connect() {
+      return wrap(await pool.connect());
+    },
+    async transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T> {
+      const client = wrap(await pool.connect());
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        client.release(err instanceof Error ? err : true);
+        throw err;
+      }
+    },
+    async listen(channel, onMessage) {
+      return listenPostgres(target.url, options, channel, onMessage);
+    },
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * LISTEN on a connection of its own outside the pool, reconnecting with backoff when the
+ * connection drops. Notifications lost while disconnected are reported as one '*' payload, so a
+ * listener that caches can drop everything.
+ */
+async function listenPostgres(
+  url: string,
+  options: DatabaseOptions,
+  channel: string,
+  onMessage: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  const { logger } = options;
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let delay = 250;
+  const quoted = `"${channel.replaceAll('"', '""')}"`;
+
+  const open = async (): Promise<void> => {
+    const c = new pg.Client({
+      connectionString: url,
+      application_name: `${options.applicationName}-listen`,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      keepAlive: true,
+    });
+    c.on('notification', (msg) => {
+      if (msg.channel === channel) onMessage(msg.payload ?? '');
+    });
+    c.on('error', (err) => {
+      logger.warn({ err: { message: err.message }, channel }, 'notification connection lost');
+      retry(c);
+    });
+    c.on('end', () => retry(c));
+    await c.connect();
+    await c.query(`LISTEN ${quoted}`);
+    client = c;
+    delay = 250;
+  };
+
+  const retry = (failed: pg.Client) => {
+    if (stopped || client !== failed || timer) return;
+    client = undefined;
+    failed.end().catch(() => undefined);
+    const reconnect = () => {
+      timer = undefined;
+      if (stopped) return;
+      open()
+        .then(() => onMessage('*'))
+        .catch((err: Error) => {
+          logger.warn(
+            { err: { message: err.message }, channel },
+            'notification connection retry failed',
+          );
+          delay = Math.min(delay * 2, 5000);
+          timer = setTimeout(reconnect, delay);
+          timer.unref();
+        });
+    };
+    timer = setTimeout(reconnect, delay);
+    timer.unref();
+  };
+
+  await open();
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await client?.end().catch(() => undefined);
+  };
+}
+
+async function createPGlite(
+  target: Extract<DatabaseTarget, { kind: 'pglite' }>,
+  options: DatabaseOptions,
+): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (target.dataDir) {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(target.dataDir, { recursive: true });
+  }
+  const db = await PGlite.create({
+    ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+    parsers: { 20: (value: string) => Number(value) },
+  });
+  const spanTarget: SpanTarget = { namespace: 'postgres' };
+  // PGlite is one connection: a checked-out client holds it exclusively, as a pool of one would.
+  const mutex = new Mutex();
+  let waiting = 0;
+  let busy = false;
+
+  const run = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
+    const r = await db.query<T>(text, params as unknown[] | undefined);
+    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+  };
+  const runExec = async (sql: string) => {
+    await db.exec(sql);
+  };
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    waiting++;
+    const release = await mutex.acquire();
+    waiting--;
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+      release();
+    }
+  };
+
+  const connect = async (): Promise<DbClient> => {
+    waiting++;
+    const release = await mutex.acquire();
+    waiting--;
+    busy = true;
+    return {
+      raw: { kind: 'pglite', db },
+      query: <T>(text: string, params?: readonly unknown[]) =>
+        traced(spanTarget, text, options.onQuery, () => run<T>(text, params)),
+      exec: (sql: string) => traced(spanTarget, sql, options.onQuery, () => runExec(sql)),
+      release() {
+        busy = false;
+        release();
+      },
+    };
+  };
+
+  return {
+    kind: 'pglite',
+    display: target.display,
+    query: <T>(text: string, params?: readonly unknown[]) =>
+      traced(spanTarget, text, options.onQuery, () => exclusive(() => run<T>(text, params))),
+    exec: (sql: string) =>
+      traced(spanTarget, sql, options.onQuery, () => exclusive(() => runExec(sql))),
+    connect,
+    async transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T> {
+      const client = await connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async listen(channel, onMessage) {
+      const unlisten = await db.listen(channel, onMessage);
+      return () => unlisten();
+    },
+    stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting }),
+    close: () => db.close(),
+  };
+}
+
+export async function createDatabase(
+  target: DatabaseTarget,
+  options: DatabaseOptions,
+): Promise<Database> {
+  return target.kind === 'postgres'
+    ? createPostgres(target, options)
+    : createPGlite(target, options);
+}

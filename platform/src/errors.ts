@@ -1,0 +1,60 @@
+/** Bad command line or configuration: the CLI exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A malformed or missing environment variable: the CLI exits 2. */
+export class ConfigError extends UsageError {
+  override name = 'ConfigError';
+}
+
+/** An expected failure with a message that is already clear for the operator: the CLI exits 1. */
+export class OperationalError extends Error {
+  override name = 'OperationalError';
+}
+
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/** SQLSTATE classes meaning the server is not (yet) usable, not that the query was wrong. */
+const unavailableStates = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+]);
+
+/** True when an error means the database could not be reached or went away (retry later, 503). */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { code?: string; errors?: unknown[] };
+  if (e.code && (networkCodes.has(e.code) || unavailableStates.has(e.code))) return true;
+  if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|Cannot use a pool after calling end|terminating connection/i.test(
+    e.message,
+  );
+}
+
+/** One line describing an error without stack or internals. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: string; errors?: unknown[] };
+    if (!e.message && Array.isArray(e.errors) && e.errors.length > 0)
+      return describeError(e.errors[0]);
+    return e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,66 @@
+import { trace } from '@opentelemetry/api';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+/** Fields that never reach a log line: secrets and personal data. */
+export const redactPaths = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'email',
+  '*.email',
+  'name',
+  'databaseUrl',
+  '*.databaseUrl',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'res.headers["set-cookie"]',
+];
+
+/** Every line carries the active span's ids, so a log line leads to its trace. */
+function traceMixin(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const ctx = span.spanContext();
+  return { trace_id: ctx.traceId, span_id: ctx.spanId };
+}
+
+export function loggerOptions(service: string, level: string): LoggerOptions {
+  return {
+    level,
+    base: { service },
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    mixin: traceMixin,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+}
+
+/** JSON lines on stdout; human-readable only when stdout is a terminal. */
+export function createLogger(
+  service: string,
+  level = 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options = loggerOptions(service, level);
+  if (destination) return pino(options, destination);
+  if (process.stdout.isTTY) {
+    return pino(
+      options,
+      pretty({
+        sync: true,
+        colorize: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,service',
+      }),
+    );
+  }
+  return pino(options);
+}

@@ -1,0 +1,71 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Database } from './database.js';
+import { describeError, OperationalError } from './errors.js';
+import type { Logger } from './logger.js';
+
+const tracer = trace.getTracer('@order-food/platform');
+
+/** Errors that waiting cannot fix: wrong password, no such role. */
+const fatalStates = new Set(['28P01', '28000']);
+
+export interface WaitOptions {
+  timeoutMs: number;
+  logger: Logger;
+  /** First delay between attempts; doubles up to maxDelayMs. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * Waits until the database answers a query, retrying with capped exponential backoff until
+ * timeoutMs; then fails with one clear message. Returns the number of attempts made.
+ */
+export async function waitForDatabase(db: Database, options: WaitOptions): Promise<number> {
+  const { timeoutMs, logger } = options;
+  const maxDelay = options.maxDelayMs ?? 5000;
+  let delay = options.initialDelayMs ?? 250;
+  const started = Date.now();
+  return tracer.startActiveSpan('db.wait', async (span) => {
+    let attempt = 0;
+    try {
+      for (;;) {
+        attempt++;
+        try {
+          await db.query('SELECT 1');
+          if (attempt > 1)
+            logger.info({ attempt, waitedMs: Date.now() - started }, 'database answered');
+          span.setAttribute('db.wait.attempts', attempt);
+          return attempt;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code && fatalStates.has(code)) {
+            throw new OperationalError(
+              `cannot log in to the database at ${db.display}: ${describeError(err)}; check the credentials in DATABASE_URL`,
+            );
+          }
+          const elapsed = Date.now() - started;
+          const remaining = timeoutMs - elapsed;
+          if (remaining <= 0) {
+            throw new OperationalError(
+              `database at ${db.display} did not answer within ${Math.round(timeoutMs / 1000)}s (DB_WAIT_TIMEOUT), ${attempt} attempts; last error: ${describeError(err)}; check DATABASE_URL and that PostgreSQL is running`,
+            );
+          }
+          const wait = Math.min(delay, remaining);
+          logger.warn(
+            { attempt, retryInMs: wait, error: describeError(err) },
+            'database not reachable yet, retrying',
+          );
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          delay = Math.min(delay * 2, maxDelay);
+        }
+      }
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.setAttribute('db.wait.attempts', attempt);
+      span.end();
+    }
+  });
+}

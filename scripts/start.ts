@@ -1,0 +1,41 @@
+/**
+ * The pod sequence on one machine: database-migration, then database-load, then the API, each
+ * only after the previous one exited 0. One TRACEPARENT for all three makes one trace of the start.
+ * Without DATABASE_URL all three use embedded PGlite in .data/.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { nodeArgs, programs, repoRoot } from '@order-food/platform/testing/run-program';
+
+const traceparent =
+  process.env.TRACEPARENT ??
+  `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+const env = { ...process.env, TRACEPARENT: traceparent };
+
+function run(name: keyof typeof programs): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, nodeArgs(programs[name]), {
+      cwd: repoRoot,
+      env,
+      stdio: 'inherit',
+    });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
+for (const step of ['database-migration', 'database-load', 'order-food'] as const) {
+  if (!existsSync(programs[step])) continue;
+  const code = await run(step);
+  if (code !== 0) {
+    process.stderr.write(`npm start: ${step} exited ${code}; the steps after it did not run\n`);
+    process.exit(code);
+  }
+}
