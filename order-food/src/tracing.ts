@@ -1,0 +1,180 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Metrics } from './metrics.js';
+
+export interface TracingOptions {
+  /** When given, every traced request is also timed and counted in flight. */
+  metrics?: Metrics;
+  /** Route templates neither traced nor measured: the scrape and the probes. */
+  ignoreRoutes?: readonly string[];
+}
+
+interface RequestState {
+  span: Span;
+  ctx: Context;
+  method: string;
+  startedAt: number;
+  error?: Error;
+  ended: boolean;
+}
+
+const tracer = trace.getTracer('order-food/http');
+
+const defaultIgnored = ['/metrics', '/health', '/ready'];
+
+/** The HTTP methods the semantic conventions name; anything else is reported as _OTHER. */
+const knownMethods = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+]);
+
+/** Label for requests that matched no route, so a scan of random URLs cannot grow the series. */
+export const unmatchedRoute = 'unmatched';
+
+const headerGetter = {
+  keys: (carrier: FastifyRequest['headers']) => Object.keys(carrier),
+  get: (carrier: FastifyRequest['headers'], key: string) => carrier[key],
+};
+
+function routeOf(request: FastifyRequest): string | undefined {
+  return request.routeOptions.url;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function hostPort(host: string | undefined): { address?: string; port?: number } {
+  if (!host) return {};
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (!m) return {};
+  return { address: m[1], port: m[2] ? Number(m[2]) : undefined };
+}
+
+/**
+ * Server spans and HTTP metrics from Fastify hooks, without patching any module: the W3C
+ * traceparent is extracted, a SERVER span becomes the active context for the rest of the request
+ * (database spans and log lines hang from it), and the span is named by the route template once
+ * the response is known. Attributes follow the OpenTelemetry HTTP semantic conventions and are
+ * only computed when the span is recording. Client addresses, query strings and headers other
+ * than the user agent are left out: they can carry personal data.
+ */
+const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) => {
+  const metrics = options.metrics;
+  const ignored = new Set(options.ignoreRoutes ?? defaultIgnored);
+  const states = new WeakMap<FastifyRequest, RequestState>();
+
+  const finish = (request: FastifyRequest, reply: FastifyReply | undefined, aborted: boolean) => {
+    const state = states.get(request);
+    if (!state || state.ended) return;
+    state.ended = true;
+    const route = routeOf(request);
+    const status = aborted ? undefined : reply?.statusCode;
+    const { span } = state;
+    span.updateName(route ? `${state.method} ${route}` : state.method);
+    if (span.isRecording()) {
+      if (status !== undefined) span.setAttribute('http.response.status_code', status);
+      if (route) span.setAttribute('http.route', route);
+    }
+    if (aborted) {
+      span.setAttribute('error.type', 'aborted');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection' });
+    } else if (status !== undefined && status >= 500) {
+      // Only server faults: a 4xx is the client's doing and its message may echo client input.
+      if (state.error) span.recordException(state.error);
+      span.setAttribute('error.type', state.error?.name ?? String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: state.error?.message });
+    }
+    span.end();
+    if (metrics) {
+      metrics.httpInFlight.dec({ method: state.method });
+      metrics.httpDuration.observe(
+        {
+          method: state.method,
+          route: route ?? unmatchedRoute,
+          status_code: status === undefined ? 'aborted' : String(status),
+        },
+        (performance.now() - state.startedAt) / 1000,
+      );
+    }
+  };
+
+  fastify.addHook('onRequest', (request, _reply, next) => {
+    const route = routeOf(request);
+    if (route && ignored.has(route)) {
+      next();
+      return;
+    }
+    const method = knownMethods.has(request.method) ? request.method : '_OTHER';
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      const { address, port } = hostPort(request.headers.host);
+      const attributes: Attributes = {
+        'http.request.method': method,
+        'url.path': pathOf(request.url),
+        'url.scheme': request.protocol,
+        'network.protocol.version': request.raw.httpVersion,
+      };
+      if (method === '_OTHER') attributes['http.request.method_original'] = request.method;
+      if (route) attributes['http.route'] = route;
+      if (address) attributes['server.address'] = address;
+      if (port !== undefined) attributes['server.port'] = port;
+      const agent = request.headers['user-agent'];
+      if (agent) attributes['user_agent.original'] = agent;
+      span.setAttributes(attributes);
+    }
+    const ctx = trace.setSpan(parent, span);
+    states.set(request, { span, ctx, method, startedAt: performance.now(), ended: false });
+    metrics?.httpInFlight.inc({ method });
+    // The rest of the lifecycle runs inside the span's context (AsyncLocalStorage carries it).
+    context.with(ctx, next);
+  });
+
+  // Body parsing runs in the socket's async context, not the request's: enter it again before
+  // validation and the handler, as @fastify/request-context does.
+  fastify.addHook('preValidation', (request, _reply, next) => {
+    const state = states.get(request);
+    if (state) context.with(state.ctx, next);
+    else next();
+  });
+
+  fastify.addHook('onError', (request, _reply, error, next) => {
+    const state = states.get(request);
+    if (state) state.error = error;
+    next();
+  });
+
+  fastify.addHook('onResponse', (request, reply, next) => {
+    finish(request, reply, false);
+    next();
+  });
+
+  fastify.addHook('onRequestAbort', (request, next) => {
+    finish(request, undefined, true);
+    next();
+  });
+
+  done();
+};
+
+export const tracing = fp(plugin, { name: 'tracing', fastify: '5.x' });
