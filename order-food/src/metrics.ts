@@ -115,10 +115,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #poolMax = new Gauge({
+    name: 'db_client_connections_max',
+    help: 'Most connections the database pool may open',
+    registers: [this.registry],
+  });
+
   #poolStats: (() => PoolStats) | undefined;
 
   constructor(build: { version: string; revision: string }) {
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters fail `promtool check metrics`; the per-type gauges without the
+    // suffix (nodejs_active_handles …) carry the same figures.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      this.registry.removeSingleMetric(name);
     this.buildInfo.set({ version: build.version, revision: build.revision }, 1);
     const stats = () => this.#poolStats?.();
     const gauge = this.#poolConnections;
@@ -134,9 +148,10 @@ export class Metrics {
     });
   }
 
-  /** Where pool figures come from, once the database exists. */
-  watchPool(stats: () => PoolStats): void {
+  /** Where pool figures come from, once the database exists; max is the pool's size. */
+  watchPool(stats: () => PoolStats, max?: number): void {
     this.#poolStats = stats;
+    if (max !== undefined) this.#poolMax.set(max);
   }
 
   /** Give this to the database adapter so every statement is timed. */
