@@ -44,7 +44,7 @@ after(async () => {
   await testDb?.drop();
 });
 
-function valueOf(text: string, series: string): number | undefined {
+function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
@@ -82,20 +82,20 @@ test('the last run of each step, the schema version and the data set from the hi
     setup.stop();
   }
   const text = await metrics.registry.metrics();
-  assert.equal(valueOf(text, 'orderfood_schema_version'), 2, 'a failed version does not count');
+  assert.equal(sample(text, 'orderfood_schema_version'), 2, 'a failed version does not count');
   assert.equal(
-    valueOf(text, 'orderfood_setup_step_duration_seconds{step="database-migration"}'),
+    sample(text, 'orderfood_setup_step_duration_seconds{step="database-migration"}'),
     0.25,
   );
-  assert.equal(valueOf(text, 'orderfood_setup_step_success{step="database-migration"}'), 0);
+  assert.equal(sample(text, 'orderfood_setup_step_success{step="database-migration"}'), 0);
   assert.equal(
-    valueOf(text, 'orderfood_setup_step_last_run_timestamp_seconds{step="database-migration"}'),
+    sample(text, 'orderfood_setup_step_last_run_timestamp_seconds{step="database-migration"}'),
     Date.parse('2026-01-01T11:00:00.25Z') / 1000,
   );
-  assert.equal(valueOf(text, 'orderfood_setup_step_duration_seconds{step="database-load"}'), 0.5);
-  assert.equal(valueOf(text, 'orderfood_setup_step_success{step="database-load"}'), 0);
+  assert.equal(sample(text, 'orderfood_setup_step_duration_seconds{step="database-load"}'), 0.5);
+  assert.equal(sample(text, 'orderfood_setup_step_success{step="database-load"}'), 0);
   assert.equal(
-    valueOf(text, `orderfood_dataset_info{hash="${'a'.repeat(64)}"}`),
+    sample(text, `orderfood_dataset_info{hash="${'a'.repeat(64)}"}`),
     1,
     'the data set last loaded, not the one that failed',
   );
@@ -121,5 +121,5 @@ test('a database that stops answering is logged once and the last figures stay',
   } finally {
     setup.stop();
   }
-  assert.equal(valueOf(await metrics.registry.metrics(), 'orderfood_schema_version'), 2);
+  assert.equal(sample(await metrics.registry.metrics(), 'orderfood_schema_version'), 2);
 });
