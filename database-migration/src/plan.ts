@@ -1,0 +1,70 @@
+import { OperationalError } from '@order-food/platform/errors';
+import type { HistoryEntry } from './history.js';
+import type { MigrationFile } from './migration-files.js';
+
+/**
+ * applied: recorded and the file is unchanged. pending: not applied yet (or its last attempt
+ * failed and was rolled back). changed: applied, but the file's bytes differ now. missing:
+ * applied, but no file has that version any more.
+ */
+export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing';
+
+export interface PlanEntry {
+  readonly version: number;
+  readonly name: string;
+  readonly state: MigrationState;
+  readonly file: MigrationFile | undefined;
+  readonly history: HistoryEntry | undefined;
+}
+
+/** Lines up the directory with the history, by version. */
+export function planMigrations(files: readonly MigrationFile[], history: readonly HistoryEntry[]) {
+  const byVersion = new Map(history.map((h) => [h.version, h]));
+  const entries: PlanEntry[] = [];
+  for (const file of files) {
+    const h = byVersion.get(file.version);
+    byVersion.delete(file.version);
+    let state: MigrationState = 'pending';
+    if (h?.success) state = h.checksum === file.checksum ? 'applied' : 'changed';
+    entries.push({ version: file.version, name: file.name, state, file, history: h });
+  }
+  for (const h of byVersion.values()) {
+    // A failed attempt left nothing behind: without its file it is simply gone.
+    if (h.success)
+      entries.push({
+        version: h.version,
+        name: h.name,
+        state: 'missing',
+        file: undefined,
+        history: h,
+      });
+  }
+  return entries.sort((a, b) => a.version - b.version);
+}
+
+export function fileNameOf(version: number, name: string): string {
+  return `${String(version).padStart(4, '0')}_${name}.sql`;
+}
+
+/**
+ * Throws, naming every file, when applied migrations no longer match the directory: running on
+ * would leave a schema nobody can rebuild from the files.
+ */
+export function assertConsistent(entries: readonly PlanEntry[], dir: string): void {
+  const problems: string[] = [];
+  for (const e of entries) {
+    if (e.state === 'changed') {
+      problems.push(
+        `${e.file!.fileName} was changed after it was applied on ${e.history!.appliedAt.toISOString()} (checksum recorded ${e.history!.checksum.slice(0, 12)}…, file now ${e.file!.checksum.slice(0, 12)}…)`,
+      );
+    } else if (e.state === 'missing') {
+      problems.push(
+        `${fileNameOf(e.version, e.name)} (version ${e.version}, applied on ${e.history!.appliedAt.toISOString()}) is missing from ${dir}`,
+      );
+    }
+  }
+  if (problems.length > 0)
+    throw new OperationalError(
+      `refusing to migrate: ${problems.join('; ')}. Restore the applied files as they were and put changes in a new migration`,
+    );
+}
