@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '@order-food/platform/database';
+import type { Logger } from '@order-food/platform/logger';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import type { ApiConfig } from './config.js';
+import { Lifecycle } from './lifecycle.js';
+import type { Metrics } from './metrics.js';
+import auth from './plugins/auth.js';
+import { docs, openapi } from './plugins/docs.js';
+import errors from './plugins/errors.js';
+import health from './plugins/health.js';
+import orderRoutes from './routes/orders.js';
+import productRoutes from './routes/products.js';
+import userRoutes from './routes/users.js';
+import { tracing } from './tracing.js';
+
+export type AppConfig = Pick<
+  ApiConfig,
+  'jwt' | 'http' | 'minSchemaVersion' | 'readyCacheMs' | 'serviceVersion'
+>;
+
+export interface AppOptions {
+  db: Database;
+  metrics: Metrics;
+  config: AppConfig;
+  /** Shared with server.ts, which marks start-up and shutdown; tests may omit it (ready at once). */
+  lifecycle?: Lifecycle;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    lifecycle: Lifecycle;
+  }
+}
+
+const probeRoutes = new Set(['/health', '/ready', '/metrics']);
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The whole API as one plugin: tests register it on a bare Fastify and call inject(); server.ts
+ * adds the logger, timeouts, shutdown and listen.
+ */
+export const app = fp<AppOptions>(
+  async (fastify, options) => {
+    const { db, metrics, config } = options;
+    const lifecycle =
+      options.lifecycle ?? Object.assign(new Lifecycle(), { databaseReached: true });
+    fastify.decorate('lifecycle', lifecycle);
+    metrics.watchPool(() => db.stats());
+
+    await fastify.register(tracing, { metrics });
+
+    fastify.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+    // One line per request (Fastify's own two are disabled); probes only at debug level.
+    fastify.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url;
+      const fields = {
+        method: request.method,
+        route: route ?? 'unmatched',
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      };
+      if (route && probeRoutes.has(route)) request.log.debug(fields, 'request completed');
+      else request.log.info(fields, 'request completed');
+    });
+
+    await fastify.register(errors);
+    await fastify.register(auth, { secret: config.jwt.secret, ttlSeconds: config.jwt.ttlSeconds });
+    await fastify.register(openapi, { version: config.serviceVersion });
+    await fastify.register(health, {
+      db,
+      metrics,
+      lifecycle,
+      minSchemaVersion: config.minSchemaVersion,
+      readyCacheMs: config.readyCacheMs,
+    });
+    await fastify.register(
+      fp(productRoutes, { name: 'products', dependencies: ['auth', 'errors'] }),
+      {
+        db,
+      },
+    );
+    await fastify.register(userRoutes, { db });
+    await fastify.register(orderRoutes, { db, metrics });
+    await fastify.register(docs);
+  },
+  { name: 'order-food', fastify: '5.x' },
+);
+
+/** The Fastify options the API needs besides the plugin: limits, validation and request ids. */
+export function serverOptions(
+  config: AppConfig,
+  logger: Logger | undefined,
+): FastifyServerOptions<RawServerDefault> {
+  return {
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'request_id',
+    }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+    bodyLimit: config.http.bodyLimitBytes,
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: {
+      // Unknown properties are refused, never silently dropped: a body naming id, userId, status,
+      // totalCents or role where they do not belong is a client error, not a no-op.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true },
+    },
+  };
+}
+
+/** A Fastify server with the API registered, not yet listening. */
+export async function buildServer(
+  options: AppOptions & { logger?: Logger | undefined },
+): Promise<FastifyInstance> {
+  const server = Fastify(serverOptions(options.config, options.logger));
+  await server.register(app, options);
+  return server as unknown as FastifyInstance;
+}

@@ -1,0 +1,98 @@
+import {
+  type CommonConfig,
+  envBool,
+  envInt,
+  envSeconds,
+  envSecret,
+  envString,
+  parseCommonConfig,
+} from '@order-food/platform/config';
+import { ConfigError } from '@order-food/platform/errors';
+
+type Env = Record<string, string | undefined>;
+
+/** Used only when ENVIRONMENT=development and no secret is given, so `npm start` needs no set-up. */
+export const developmentJwtSecret = 'order-food-development-secret-do-not-use-in-production';
+
+export interface ApiConfig extends CommonConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly jwt: {
+    readonly secret: string;
+    /** True when the fixed development secret is in use (one warning at start). */
+    readonly isDevelopmentSecret: boolean;
+    readonly ttlSeconds: number;
+  };
+  readonly http: {
+    readonly bodyLimitBytes: number;
+    readonly requestTimeoutMs: number;
+    readonly connectionTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+  };
+  readonly shutdown: {
+    /** How long to keep serving after SIGTERM so load balancers stop sending traffic first. */
+    readonly drainDelayMs: number;
+    /** Bound on closing connections and the pool after the drain delay. */
+    readonly timeoutMs: number;
+  };
+  readonly pool: {
+    readonly max: number;
+    readonly connectTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly queryTimeoutMs: number;
+  };
+  /** How long a /ready answer is reused, so probes do not hammer the database. */
+  readonly readyCacheMs: number;
+  /** Lowest schema version (schema_migrations) this build works with. */
+  readonly minSchemaVersion: number;
+  /** Print example curl commands with tokens once ready (set by `npm start`). */
+  readonly printExamples: boolean;
+}
+
+export function parseApiConfig(env: Env = process.env): ApiConfig {
+  const common = parseCommonConfig(env);
+  const production = common.environment !== 'development';
+  const given = envSecret(env, 'JWT_SECRET');
+  if (given === undefined && production) {
+    throw new ConfigError(
+      `JWT_SECRET (or JWT_SECRET_FILE) is required when ENVIRONMENT=${common.environment}; set a random secret of at least 32 characters`,
+    );
+  }
+  if (given !== undefined && given.length < 32 && production) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters long');
+  }
+  return Object.freeze({
+    ...common,
+    port: envInt(env, 'PORT', 8080, { min: 0, max: 65_535 }),
+    host: envString(env, 'HOST', '0.0.0.0'),
+    jwt: Object.freeze({
+      secret: given ?? developmentJwtSecret,
+      isDevelopmentSecret: given === undefined,
+      ttlSeconds: envInt(env, 'JWT_TTL_SECONDS', 86_400, { min: 60, max: 31_536_000 }),
+    }),
+    http: Object.freeze({
+      bodyLimitBytes: envInt(env, 'HTTP_BODY_LIMIT', 64 * 1024, {
+        min: 1024,
+        max: 10 * 1024 * 1024,
+      }),
+      requestTimeoutMs: envSeconds(env, 'HTTP_REQUEST_TIMEOUT', 30, { min: 1, max: 600 }),
+      connectionTimeoutMs: envSeconds(env, 'HTTP_CONNECTION_TIMEOUT', 60, { min: 1, max: 3600 }),
+      keepAliveTimeoutMs: envSeconds(env, 'HTTP_KEEP_ALIVE_TIMEOUT', 72, { min: 1, max: 3600 }),
+    }),
+    shutdown: Object.freeze({
+      drainDelayMs: envSeconds(env, 'SHUTDOWN_DRAIN_DELAY', 5, { min: 0, max: 300 }),
+      timeoutMs: envSeconds(env, 'SHUTDOWN_TIMEOUT', 25, { min: 1, max: 600 }),
+    }),
+    pool: Object.freeze({
+      max: envInt(env, 'DB_POOL_MAX', 10, { min: 1, max: 200 }),
+      connectTimeoutMs: envSeconds(env, 'DB_CONNECT_TIMEOUT', 3, { min: 0.1, max: 120 }),
+      idleTimeoutMs: envSeconds(env, 'DB_IDLE_TIMEOUT', 30, { min: 1, max: 3600 }),
+      statementTimeoutMs: envSeconds(env, 'DB_STATEMENT_TIMEOUT', 5, { min: 0.1, max: 600 }),
+      queryTimeoutMs: envSeconds(env, 'DB_QUERY_TIMEOUT', 10, { min: 0.1, max: 600 }),
+    }),
+    readyCacheMs: envSeconds(env, 'READY_CACHE', 1, { min: 0, max: 60 }),
+    minSchemaVersion: envInt(env, 'MIN_SCHEMA_VERSION', 2, { min: 1 }),
+    printExamples: envBool(env, 'ORDER_FOOD_PRINT_EXAMPLES', false),
+  });
+}

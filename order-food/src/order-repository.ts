@@ -1,0 +1,210 @@
+import type { Queryable } from '@order-food/platform/database';
+import { encodeOrderCursor, type OrderPosition } from './cursor.js';
+import { conflict, HttpProblem, notFound, unauthorized } from './problem.js';
+import type { OrderStatus, OrderT } from './schemas.js';
+
+interface OrderRow {
+  id: string;
+  user_id: string;
+  status: OrderStatus;
+  total_cents: number;
+  created_at: Date;
+  updated_at: Date;
+  position: string;
+}
+
+interface ItemRow {
+  order_id: string;
+  product_id: string;
+  quantity: number;
+  unit_price_cents: number;
+}
+
+// position keeps created_at to the microsecond: a cursor built from a JS Date (milliseconds)
+// would skip or repeat orders created within the same millisecond.
+const columns = `id, user_id, status, total_cents, created_at, updated_at,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
+
+function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    status: r.status,
+    totalCents: Number(r.total_cents),
+    items: items.map((i) => ({
+      productId: i.product_id,
+      quantity: i.quantity,
+      unitPriceCents: i.unit_price_cents,
+    })),
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+async function itemsOf(db: Queryable, orderIds: string[]): Promise<Map<string, ItemRow[]>> {
+  const byOrder = new Map<string, ItemRow[]>(orderIds.map((id) => [id, []]));
+  if (orderIds.length === 0) return byOrder;
+  const { rows } = await db.query<ItemRow>(
+    `SELECT order_id, product_id, quantity, unit_price_cents FROM order_items
+     WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no`,
+    [orderIds],
+  );
+  for (const r of rows) byOrder.get(r.order_id)?.push(r);
+  return byOrder;
+}
+
+export interface OrderLine {
+  productId: string;
+  quantity: number;
+}
+
+interface PriceRow {
+  id: string;
+  price_cents: number;
+  available: boolean;
+}
+
+/**
+ * Places an order for userId inside tx: prices are read from the database under FOR SHARE, so a
+ * concurrent price change waits for this order (or this order sees the new price), and the
+ * total is computed from exactly the prices stored with the lines. Client prices never count.
+ */
+export async function placeOrder(
+  tx: Queryable,
+  userId: string,
+  lines: OrderLine[],
+): Promise<OrderT> {
+  const ids = [...new Set(lines.map((l) => l.productId.toLowerCase()))];
+  const { rows: products } = await tx.query<PriceRow>(
+    'SELECT id, price_cents, available FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE',
+    [ids],
+  );
+  const byId = new Map(products.map((p) => [p.id, p]));
+  const unknown = ids.filter((id) => !byId.has(id));
+  const unavailable = products.filter((p) => !p.available).map((p) => p.id);
+  if (unknown.length > 0 || unavailable.length > 0) {
+    const parts = [];
+    if (unknown.length > 0) parts.push(`unknown products: ${unknown.join(', ')}`);
+    if (unavailable.length > 0) parts.push(`unavailable products: ${unavailable.join(', ')}`);
+    throw new HttpProblem(422, `the order cannot be placed; ${parts.join('; ')}`, {
+      type: 'products-not-orderable',
+      extensions: { unknownProducts: unknown, unavailableProducts: unavailable },
+    });
+  }
+  const prices = lines.map((l) => byId.get(l.productId.toLowerCase())!.price_cents);
+  const total = lines.reduce((sum, l, i) => sum + prices[i]! * l.quantity, 0);
+  let order: OrderRow;
+  try {
+    const { rows } = await tx.query<OrderRow>(
+      `INSERT INTO orders (user_id, status, total_cents) VALUES ($1, 'pending', $2) RETURNING ${columns}`,
+      [userId, total],
+    );
+    order = rows[0]!;
+  } catch (err) {
+    if ((err as { code?: string }).code === '23503')
+      throw unauthorized('the user of this token no longer exists');
+    throw err;
+  }
+  const { rows: items } = await tx.query<ItemRow>(
+    `INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)
+     SELECT $1, t.line_no, t.product_id, t.quantity, t.unit_price_cents
+     FROM unnest($2::int[], $3::uuid[], $4::int[], $5::int[]) AS t(line_no, product_id, quantity, unit_price_cents)
+     RETURNING order_id, product_id, quantity, unit_price_cents`,
+    [
+      order.id,
+      lines.map((_, i) => i + 1),
+      lines.map((l) => l.productId.toLowerCase()),
+      lines.map((l) => l.quantity),
+      prices,
+    ],
+  );
+  return toOrder(order, items);
+}
+
+export async function getOrder(db: Queryable, id: string): Promise<OrderT | undefined> {
+  const { rows } = await db.query<OrderRow>(`SELECT ${columns} FROM orders WHERE id = $1`, [id]);
+  const row = rows[0];
+  if (!row) return undefined;
+  return toOrder(row, (await itemsOf(db, [row.id])).get(row.id) ?? []);
+}
+
+export interface OrderFilter {
+  /** Only this user's orders; undefined for all (admins). */
+  userId?: string | undefined;
+  status?: OrderStatus | undefined;
+  after?: OrderPosition | undefined;
+  limit: number;
+}
+
+export async function listOrders(
+  db: Queryable,
+  filter: OrderFilter,
+): Promise<{ items: OrderT[]; nextCursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const param = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (filter.userId !== undefined) where.push(`user_id = ${param(filter.userId)}`);
+  if (filter.status !== undefined) where.push(`status = ${param(filter.status)}`);
+  if (filter.after)
+    where.push(
+      `(created_at, id) < (${param(filter.after.createdAt)}::timestamptz, ${param(filter.after.id)}::uuid)`,
+    );
+  const { rows } = await db.query<OrderRow>(
+    `SELECT ${columns} FROM orders${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY created_at DESC, id DESC LIMIT ${param(filter.limit + 1)}`,
+    params,
+  );
+  const more = rows.length > filter.limit;
+  const page = more ? rows.slice(0, filter.limit) : rows;
+  const items = await itemsOf(
+    db,
+    page.map((r) => r.id),
+  );
+  const last = page[page.length - 1];
+  return {
+    items: page.map((r) => toOrder(r, items.get(r.id) ?? [])),
+    nextCursor: more && last ? encodeOrderCursor({ createdAt: last.position, id: last.id }) : null,
+  };
+}
+
+/** The status machine: where each status may go next. */
+export const transitions: Record<OrderStatus, readonly OrderStatus[]> = {
+  pending: ['confirmed', 'cancelled'],
+  confirmed: ['preparing', 'cancelled'],
+  preparing: ['out_for_delivery'],
+  out_for_delivery: ['delivered'],
+  delivered: [],
+  cancelled: [],
+};
+
+/**
+ * Moves an order to status `to` if the machine allows it from its current status, under a row
+ * lock so two concurrent changes cannot both pass the check. visibleTo limits it to one user's
+ * orders (others answer as missing).
+ */
+export async function changeStatus(
+  tx: Queryable,
+  id: string,
+  to: OrderStatus,
+  visibleTo?: string,
+): Promise<{ order: OrderT; from: OrderStatus }> {
+  const { rows } = await tx.query<{ status: OrderStatus; user_id: string }>(
+    'SELECT status, user_id FROM orders WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  const current = rows[0];
+  if (!current || (visibleTo !== undefined && current.user_id !== visibleTo))
+    throw notFound(`order ${id} does not exist`);
+  if (!transitions[current.status].includes(to)) {
+    throw conflict(
+      `order ${id} is ${current.status}; it cannot become ${to}${transitions[current.status].length ? ` (allowed: ${transitions[current.status].join(', ')})` : ''}`,
+      'invalid-status-transition',
+    );
+  }
+  await tx.query('UPDATE orders SET status = $2, updated_at = now() WHERE id = $1', [id, to]);
+  const order = await getOrder(tx, id);
+  return { order: order!, from: current.status };
+}

@@ -1,0 +1,56 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { forbidden, unauthorized } from '../problem.js';
+import { createTokenService, type Principal, type TokenService } from '../token.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: TokenService;
+    /** preHandler: a valid bearer token is required. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** preHandler: a valid bearer token of an admin is required. */
+    requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface AuthOptions {
+  secret: string;
+  ttlSeconds: number;
+}
+
+function principalOf(request: FastifyRequest, tokens: TokenService): Principal {
+  const header = request.headers.authorization;
+  if (!header) throw unauthorized('a bearer token is required (Authorization: Bearer TOKEN)');
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]) throw unauthorized('the Authorization header must be "Bearer TOKEN"');
+  try {
+    return tokens.verify(match[1]);
+  } catch {
+    throw unauthorized('the bearer token is invalid or expired');
+  }
+}
+
+export default fp<AuthOptions>(
+  async (app, options) => {
+    const tokens = createTokenService(options.secret, options.ttlSeconds);
+    app.decorate('tokens', tokens);
+    app.decorateRequest('principal', null);
+    app.decorate('authenticate', async (request: FastifyRequest) => {
+      request.principal = principalOf(request, tokens);
+    });
+    app.decorate('requireAdmin', async (request: FastifyRequest) => {
+      request.principal = principalOf(request, tokens);
+      if (request.principal.role !== 'admin') throw forbidden('this action needs an admin');
+    });
+  },
+  { name: 'auth', fastify: '5.x' },
+);
+
+/** The caller of a route behind authenticate. */
+export function callerOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized('a bearer token is required');
+  return request.principal;
+}

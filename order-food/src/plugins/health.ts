@@ -1,0 +1,144 @@
+import type { Database } from '@order-food/platform/database';
+import { describeError } from '@order-food/platform/errors';
+import { readSchemaVersion } from '@order-food/platform/schema';
+import fp from 'fastify-plugin';
+import { Type } from 'typebox';
+import type { Lifecycle } from '../lifecycle.js';
+import type { Metrics } from '../metrics.js';
+import { Problem } from '../schemas.js';
+import { sendProblem } from './errors.js';
+
+export interface HealthOptions {
+  db: Database;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  minSchemaVersion: number;
+  readyCacheMs: number;
+}
+
+interface Readiness {
+  ready: boolean;
+  detail: string;
+  schemaVersion: number | null;
+  checkedAt: number;
+}
+
+const Status = Type.Object(
+  {
+    status: Type.String(),
+    schemaVersion: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+const unavailable = {
+  description: 'Not ready, with the reason',
+  content: { 'application/problem+json': { schema: Problem } },
+};
+
+/**
+ * Probes and the scrape endpoint. /health checks nothing outside the process; /ready checks the
+ * database and its schema version, remembering the answer briefly so frequent probes from many
+ * sources cost one query per interval.
+ */
+export default fp<HealthOptions>(
+  async (app, options) => {
+    const { db, metrics, lifecycle } = options;
+    let last: Readiness | undefined;
+    let inFlight: Promise<Readiness> | undefined;
+
+    const check = async (): Promise<Readiness> => {
+      const checkedAt = Date.now();
+      try {
+        const { version } = await readSchemaVersion(db);
+        if (version !== null) metrics.schemaVersion.set(version);
+        if (version === null || version < options.minSchemaVersion) {
+          return {
+            ready: false,
+            detail: `database schema version is ${version ?? 'none'}, this build needs ${options.minSchemaVersion} or later; run database-migration`,
+            schemaVersion: version,
+            checkedAt,
+          };
+        }
+        return { ready: true, detail: 'ready', schemaVersion: version, checkedAt };
+      } catch (err) {
+        return {
+          ready: false,
+          detail: `database not reachable: ${describeError(err)}`,
+          schemaVersion: null,
+          checkedAt,
+        };
+      }
+    };
+
+    const readiness = (): Promise<Readiness> => {
+      if (last && Date.now() - last.checkedAt < options.readyCacheMs) return Promise.resolve(last);
+      inFlight ??= check().then((r) => {
+        last = r;
+        inFlight = undefined;
+        return r;
+      });
+      return inFlight;
+    };
+
+    app.get(
+      '/health',
+      {
+        schema: {
+          summary: 'Liveness: 200 while the process serves',
+          tags: ['operations'],
+          response: { 200: Status },
+        },
+      },
+      async () => ({ status: 'ok' }),
+    );
+
+    app.get(
+      '/ready',
+      {
+        schema: {
+          summary: 'Readiness: 200 when the database answers at a supported schema version',
+          tags: ['operations'],
+          response: { 200: Status, 503: unavailable },
+        },
+      },
+      async (request, reply) => {
+        if (lifecycle.shuttingDown)
+          return sendProblem(request, reply, 503, 'shutting down', {
+            type: 'urn:order-food:problem:not-ready',
+          });
+        if (!lifecycle.databaseReached)
+          return sendProblem(request, reply, 503, lifecycle.startupDetail, {
+            type: 'urn:order-food:problem:not-ready',
+          });
+        const r = await readiness();
+        if (!r.ready)
+          return sendProblem(request, reply, 503, r.detail, {
+            type: 'urn:order-food:problem:not-ready',
+          });
+        return { status: 'ready', schemaVersion: r.schemaVersion };
+      },
+    );
+
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          summary: 'Prometheus metrics',
+          tags: ['operations'],
+          response: {
+            200: {
+              description: 'Prometheus text exposition format',
+              content: { 'text/plain': { schema: Type.String() } },
+            },
+          },
+        },
+      },
+      async (_request, reply) => {
+        const body = await metrics.registry.metrics();
+        return reply.type(metrics.registry.contentType).send(body);
+      },
+    );
+  },
+  { name: 'health', fastify: '5.x', dependencies: ['errors'] },
+);

@@ -1,0 +1,199 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Database } from '@order-food/platform/database';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { decodeProductCursor } from '../cursor.js';
+import { MenuCache } from '../menu-cache.js';
+import { notFound } from '../problem.js';
+import {
+  createProduct,
+  getProduct,
+  listProducts,
+  type ProductChanges,
+  updateProduct,
+} from '../product-repository.js';
+import {
+  Category,
+  Cursor,
+  IdParams,
+  json,
+  Limit,
+  Page,
+  Product,
+  ProductCreate,
+  ProductPatch,
+  problems,
+} from '../schemas.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    menuCache: MenuCache;
+  }
+}
+
+export interface ProductRoutesOptions {
+  db: Database;
+}
+
+const ListQuery = Type.Object(
+  {
+    category: Type.Optional(Category),
+    available: Type.Optional(Type.Boolean()),
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'Part of the name' }),
+    ),
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+const jsonType = 'application/json; charset=utf-8';
+const bearer = [{ bearerAuth: [] }];
+
+/** The menu: public reads served from the in-memory cache, admin writes that invalidate it. */
+const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (app, { db }) => {
+  const cache = new MenuCache(db, app.log);
+  app.decorate('menuCache', cache);
+  app.addHook('onClose', () => cache.close());
+
+  const listSchema = (summary: string, deprecated = false) => ({
+    summary,
+    tags: ['menu'],
+    ...(deprecated ? { deprecated: true } : {}),
+    querystring: ListQuery,
+    response: {
+      200: json(Page(Product), 'One page of the menu, ordered by name'),
+      ...problems(400),
+    },
+  });
+
+  const list = async (
+    request: {
+      query: {
+        category?: string;
+        available?: boolean;
+        q?: string;
+        limit?: number;
+        cursor?: string;
+      };
+    },
+    reply: FastifyReply,
+  ) => {
+    const { category, available, q, cursor } = request.query;
+    const limit = request.query.limit ?? 20;
+    const key = `list\u0000${category ?? ''}\u0000${available ?? ''}\u0000${q ?? ''}\u0000${limit}\u0000${cursor ?? ''}`;
+    const hit = cache.get(key);
+    if (hit !== undefined) return reply.type(jsonType).send(hit);
+    const generation = cache.generation;
+    const after = cursor === undefined ? undefined : decodeProductCursor(cursor);
+    const page = await listProducts(db, { category, available, q, after, limit });
+    const body = JSON.stringify(page);
+    cache.set(key, body, generation);
+    return reply.type(jsonType).send(body);
+  };
+
+  app.get('/api/products', { schema: listSchema('List the menu') }, list);
+  app.get(
+    '/api/product',
+    {
+      schema: listSchema(
+        'List the menu (the same as GET /api/products, kept for older clients)',
+        true,
+      ),
+    },
+    list,
+  );
+
+  app.get(
+    '/api/products/:id',
+    {
+      schema: {
+        summary: 'One product',
+        tags: ['menu'],
+        params: IdParams,
+        response: { 200: json(Product, 'The product'), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const key = `id\u0000${request.params.id}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) return (reply as FastifyReply).type(jsonType).send(hit);
+      const generation = cache.generation;
+      const product = await getProduct(db, request.params.id);
+      if (!product) throw notFound(`product ${request.params.id} does not exist`);
+      const body = JSON.stringify(product);
+      cache.set(key, body, generation);
+      return (reply as FastifyReply).type(jsonType).send(body);
+    },
+  );
+
+  app.post(
+    '/api/products',
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        summary: 'Add a product (admin)',
+        tags: ['menu'],
+        security: bearer,
+        body: ProductCreate,
+        response: { 201: json(Product, 'The product created'), ...problems(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const product = await db.transaction((tx) => createProduct(tx, request.body));
+      cache.invalidate();
+      return reply.code(201).header('location', `/api/products/${product.id}`).send(product);
+    },
+  );
+
+  app.patch(
+    '/api/products/:id',
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        summary: 'Change a product (admin)',
+        tags: ['menu'],
+        security: bearer,
+        params: IdParams,
+        body: ProductPatch,
+        response: {
+          200: json(Product, 'The product changed'),
+          ...problems(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    async (request) => {
+      const product = await db.transaction((tx) =>
+        updateProduct(tx, request.params.id, request.body as ProductChanges),
+      );
+      cache.invalidate();
+      return product;
+    },
+  );
+
+  app.delete(
+    '/api/products/:id',
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        summary:
+          'Withdraw a product from the menu (admin): marks it unavailable, past orders keep it',
+        tags: ['menu'],
+        security: bearer,
+        params: IdParams,
+        response: {
+          204: { description: 'Marked unavailable', type: 'null' },
+          ...problems(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      await db.transaction((tx) => updateProduct(tx, request.params.id, { available: false }));
+      cache.invalidate();
+      return (reply as FastifyReply).code(204).send();
+    },
+  );
+};
+
+export default productRoutes;

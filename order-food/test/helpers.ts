@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDatabaseTarget } from '@order-food/platform/config';
+import { createDatabase, type Database } from '@order-food/platform/database';
+import { createLogger } from '@order-food/platform/logger';
+import { programs, runProgram } from '@order-food/platform/testing/run-program';
+import {
+  createTestDatabase,
+  sql,
+  type TestDatabase,
+} from '@order-food/platform/testing/test-database';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../src/app.js';
+import { parseApiConfig } from '../src/config.js';
+import { Metrics } from '../src/metrics.js';
+
+export interface Fixtures {
+  alice: string;
+  bob: string;
+  admin: string;
+  /** Products made for this test file, by key. */
+  products: Record<'burger' | 'fries' | 'soda' | 'retired', { id: string; priceCents: number }>;
+}
+
+/**
+ * A database of this test file's own, prepared as a pod prepares it: the migration and load
+ * programs run as real processes. Then a few products of the file's own are added, so tests do
+ * not depend on the default data set's menu.
+ */
+export async function prepareDatabase(
+  prefix: string,
+): Promise<{ tdb: TestDatabase; fixtures: Fixtures }> {
+  const tdb = await createTestDatabase(prefix);
+  const env = { DATABASE_URL: tdb.url, LOG_LEVEL: 'warn' };
+  const migrated = await runProgram('database-migration', ['migrate'], { env });
+  assert.equal(migrated.code, 0, `database-migration failed: ${migrated.stderr}`);
+  if (existsSync(programs['database-load'])) {
+    const loaded = await runProgram('database-load', ['load'], { env });
+    assert.equal(loaded.code, 0, `database-load failed: ${loaded.stderr}`);
+  }
+  const users = await sql<{ id: string; email: string }>(
+    tdb,
+    `INSERT INTO users (email, name, role) VALUES
+       ('alice@example.com', 'Alice Martin', 'customer'),
+       ('bob@example.com', 'Bob Nguyen', 'customer'),
+       ('admin@example.com', 'Avery Admin', 'admin')
+     ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+     RETURNING id, email`,
+  );
+  const idOf = (email: string) => users.find((u) => u.email === email)!.id;
+  const products = await sql<{ id: string; sku: string; price_cents: number }>(
+    tdb,
+    `INSERT INTO products (sku, name, category, price_cents, available) VALUES
+       ('TEST-BURGER', 'Test Burger', 'test', 1250, true),
+       ('TEST-FRIES', 'Test Fries', 'test', 399, true),
+       ('TEST-SODA', 'Test Soda', 'test', 250, true),
+       ('TEST-RETIRED', 'Test Retired', 'test', 999, false)
+     RETURNING id, sku, price_cents`,
+  );
+  const product = (sku: string) => {
+    const p = products.find((r) => r.sku === sku)!;
+    return { id: p.id, priceCents: p.price_cents };
+  };
+  return {
+    tdb,
+    fixtures: {
+      alice: idOf('alice@example.com'),
+      bob: idOf('bob@example.com'),
+      admin: idOf('admin@example.com'),
+      products: {
+        burger: product('TEST-BURGER'),
+        fries: product('TEST-FRIES'),
+        soda: product('TEST-SODA'),
+        retired: product('TEST-RETIRED'),
+      },
+    },
+  };
+}
+
+export interface TestApp {
+  server: FastifyInstance;
+  db: Database;
+  metrics: Metrics;
+  /** Bearer headers for the seeded users. */
+  auth: {
+    alice: { authorization: string };
+    bob: { authorization: string };
+    admin: { authorization: string };
+  };
+  close(): Promise<void>;
+}
+
+/** The API as a plugin on a Fastify of its own, against the test database, for inject(). */
+export async function openApp(tdb: TestDatabase, fixtures: Fixtures): Promise<TestApp> {
+  const config = parseApiConfig({
+    ENVIRONMENT: 'development',
+    DATABASE_URL: tdb.url,
+    READY_CACHE: '0',
+  });
+  const logger = createLogger('order-food-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const db = await createDatabase(parseDatabaseTarget({ DATABASE_URL: tdb.url }), {
+    logger,
+    applicationName: 'order-food-test',
+    max: 10,
+    statementTimeoutMs: config.pool.statementTimeoutMs,
+  });
+  const metrics = new Metrics({ version: 'test', revision: 'test' });
+  const server = await buildServer({ db, metrics, config, logger });
+  await server.ready();
+  await server.menuCache.start();
+  const bearer = (userId: string, role: 'customer' | 'admin') => ({
+    authorization: `Bearer ${server.tokens.sign({ userId, role })}`,
+  });
+  return {
+    server,
+    db,
+    metrics,
+    auth: {
+      alice: bearer(fixtures.alice, 'customer'),
+      bob: bearer(fixtures.bob, 'customer'),
+      admin: bearer(fixtures.admin, 'admin'),
+    },
+    async close() {
+      await server.close();
+      await db.close();
+    },
+  };
+}
+
+export const repoFile = (...parts: string[]) => join(import.meta.dirname, '..', '..', ...parts);
