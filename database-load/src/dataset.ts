@@ -1,0 +1,411 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { OperationalError } from '@order-food/platform/errors';
+
+/**
+ * A data set is a directory of three JSON Lines files, one record per line, read as streams so a
+ * data set of any size loads in flat memory. Orders name users by email and products by sku.
+ */
+export const dataFiles = {
+  products: 'products.jsonl',
+  users: 'users.jsonl',
+  orders: 'orders.jsonl',
+} as const;
+
+export type DataFile = keyof typeof dataFiles;
+export const fileOrder: readonly DataFile[] = ['products', 'users', 'orders'];
+
+export interface ProductRecord {
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  price_cents: number;
+  available: boolean;
+}
+
+export interface UserRecord {
+  email: string;
+  name: string;
+  role: 'customer' | 'admin';
+}
+
+export interface OrderItemRecord {
+  sku: string;
+  quantity: number;
+}
+
+export interface OrderRecord {
+  external_ref: string;
+  user_email: string;
+  status: OrderStatus;
+  /** ISO 8601, or null for "now". */
+  created_at: string | null;
+  items: OrderItemRecord[];
+}
+
+export const orderStatuses = [
+  'pending',
+  'confirmed',
+  'preparing',
+  'out_for_delivery',
+  'delivered',
+  'cancelled',
+] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+export const skuPattern = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
+const emailPattern = /^[^\s@]+@[^\s@]+$/;
+const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const maxInt32 = 2_147_483_647;
+
+/** A data set that cannot be loaded: names the file, the record and the field. */
+export class DataSetError extends OperationalError {
+  override name = 'OperationalError';
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly record: string | undefined,
+    readonly field: string | undefined,
+    detail: string,
+  ) {
+    const where = [
+      file,
+      line === undefined ? undefined : `line ${line}`,
+      record === undefined ? undefined : `(${record})`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    super(
+      `invalid data set: ${where}: ${field ? `field "${field}" ` : ''}${detail}; nothing was loaded`,
+    );
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/** Checks one record's fields; each failure throws with the field's name. */
+class Fields {
+  constructor(
+    private readonly obj: Json,
+    private readonly fail: (field: string | undefined, detail: string) => never,
+  ) {}
+
+  allowOnly(known: readonly string[]): void {
+    for (const key of Object.keys(this.obj)) {
+      if (!known.includes(key))
+        this.fail(key, `is not a known field (expected ${known.join(', ')})`);
+    }
+  }
+
+  string(field: string, opts: { min?: number; max: number; optional?: string }): string {
+    const v = this.obj[field];
+    if (v === undefined || v === null) {
+      if (opts.optional !== undefined) return opts.optional;
+      this.fail(field, 'is missing');
+    }
+    if (typeof v !== 'string') this.fail(field, `must be a string, got ${show(v)}`);
+    const min = opts.min ?? 1;
+    if (v.length < min || v.length > opts.max)
+      this.fail(
+        field,
+        min === 0
+          ? `must be at most ${opts.max} characters`
+          : `must be ${min} to ${opts.max} characters, got ${v.length}`,
+      );
+    return v;
+  }
+
+  integer(field: string, min: number, max: number): number {
+    const v = this.obj[field];
+    if (v === undefined || v === null) this.fail(field, 'is missing');
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      this.fail(field, `must be an integer, got ${show(v)}`);
+    if (v < min) this.fail(field, `must be ${min === 0 ? 'non-negative' : `>= ${min}`}, got ${v}`);
+    if (v > max) this.fail(field, `must be at most ${max}, got ${v}`);
+    return v;
+  }
+
+  boolean(field: string, fallback: boolean): boolean {
+    const v = this.obj[field];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') this.fail(field, `must be true or false, got ${show(v)}`);
+    return v;
+  }
+
+  oneOf<T extends string>(field: string, allowed: readonly T[], fallback?: T): T {
+    const v = this.obj[field];
+    if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+    if (v === undefined || v === null) this.fail(field, 'is missing');
+    if (typeof v !== 'string' || !allowed.includes(v as T))
+      this.fail(field, `must be one of ${allowed.join(', ')}, got ${show(v)}`);
+    return v as T;
+  }
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+type Fail = (field: string | undefined, detail: string) => never;
+
+export function parseProduct(obj: Json, fail: Fail): ProductRecord {
+  const f = new Fields(obj, fail);
+  f.allowOnly(['sku', 'name', 'description', 'category', 'price_cents', 'available']);
+  const sku = f.string('sku', { max: 64 });
+  if (!skuPattern.test(sku))
+    fail('sku', `must match ${skuPattern.source} (upper case letters, digits, _ and -)`);
+  return {
+    sku,
+    name: f.string('name', { max: 200 }),
+    description: f.string('description', { min: 0, max: 2000, optional: '' }),
+    category: f.string('category', { max: 100 }),
+    price_cents: f.integer('price_cents', 0, maxInt32),
+    available: f.boolean('available', true),
+  };
+}
+
+export function parseUser(obj: Json, fail: Fail): UserRecord {
+  const f = new Fields(obj, fail);
+  f.allowOnly(['email', 'name', 'role']);
+  const email = f.string('email', { min: 3, max: 254 });
+  if (!emailPattern.test(email)) fail('email', `is not an email address: ${show(email)}`);
+  if (email !== email.toLowerCase()) fail('email', `must be lower case, got ${show(email)}`);
+  return {
+    email,
+    name: f.string('name', { max: 200 }),
+    role: f.oneOf('role', ['customer', 'admin'] as const, 'customer'),
+  };
+}
+
+export function parseOrder(obj: Json, fail: Fail): OrderRecord {
+  const f = new Fields(obj, fail);
+  f.allowOnly(['external_ref', 'user_email', 'status', 'created_at', 'items']);
+  const external_ref = f.string('external_ref', { max: 200 });
+  const user_email = f.string('user_email', { min: 3, max: 254 });
+  const status = f.oneOf('status', orderStatuses, 'pending');
+  const createdRaw = f.string('created_at', { max: 40, optional: '' });
+  let created_at: string | null = null;
+  if (createdRaw !== '') {
+    const ms = Date.parse(createdRaw);
+    if (!isoTimestamp.test(createdRaw) || Number.isNaN(ms))
+      fail('created_at', `must be an ISO 8601 timestamp with a zone, got ${show(createdRaw)}`);
+    created_at = new Date(ms).toISOString();
+  }
+  const rawItems = obj.items;
+  if (rawItems === undefined || rawItems === null) fail('items', 'is missing');
+  if (!Array.isArray(rawItems) || rawItems.length === 0)
+    fail('items', 'must be a non-empty array of {sku, quantity}');
+  const items = rawItems.map((item, i): OrderItemRecord => {
+    const prefix = `items[${i}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      fail(prefix, `must be an object {sku, quantity}, got ${show(item)}`);
+    const fi = new Fields(item as Json, (field, detail) =>
+      fail(field ? `${prefix}.${field}` : prefix, detail),
+    );
+    fi.allowOnly(['sku', 'quantity']);
+    return { sku: fi.string('sku', { max: 64 }), quantity: fi.integer('quantity', 1, 1000) };
+  });
+  return { external_ref, user_email, status, created_at, items };
+}
+
+const parsers = { products: parseProduct, users: parseUser, orders: parseOrder } as const;
+
+export interface ParsedRecord<K extends DataFile> {
+  line: number;
+  record: K extends 'products' ? ProductRecord : K extends 'users' ? UserRecord : OrderRecord;
+}
+
+function labelOf(kind: DataFile, obj: Json): string | undefined {
+  const key = kind === 'products' ? 'sku' : kind === 'users' ? 'email' : 'external_ref';
+  const v = obj[key];
+  return typeof v === 'string'
+    ? `${kind === 'orders' ? 'order' : key} ${JSON.stringify(v)}`
+    : undefined;
+}
+
+/** The lines of a file with their numbers, blank lines skipped; every chunk also goes to hash. */
+async function* lines(path: string, hash: Hash): AsyncGenerator<[number, string]> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let n = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
+    hash.update(chunk as Buffer);
+    rest += decoder.write(chunk as Buffer);
+    let start = 0;
+    for (let i = rest.indexOf('\n'); i !== -1; i = rest.indexOf('\n', start)) {
+      n++;
+      const line = rest.slice(start, i).trim();
+      start = i + 1;
+      if (line !== '') yield [n, line];
+    }
+    rest = rest.slice(start);
+  }
+  rest += decoder.end();
+  n++;
+  if (rest.trim() !== '') yield [n, rest.trim()];
+}
+
+/** Reads one file of a data set, parsing and checking each record's own fields. */
+export async function* readRecords<K extends DataFile>(
+  dir: string,
+  kind: K,
+  hash: Hash,
+): AsyncGenerator<ParsedRecord<K>> {
+  const path = join(dir, dataFiles[kind]);
+  for await (const [line, text] of lines(path, hash)) {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      throw new DataSetError(
+        path,
+        line,
+        undefined,
+        undefined,
+        `is not valid JSON: ${(err as Error).message}`,
+      );
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      throw new DataSetError(path, line, undefined, undefined, 'must be one JSON object per line');
+    const json = obj as Json;
+    const fail: Fail = (field, detail) => {
+      throw new DataSetError(path, line, labelOf(kind, json), field, detail);
+    };
+    const record = (parsers[kind] as (o: Json, f: Fail) => ParsedRecord<K>['record'])(json, fail);
+    yield { line, record };
+  }
+}
+
+/** Starts the content hash of a data set: the file names and sizes, then their bytes in order. */
+export async function newDataSetHash(dir: string): Promise<Hash> {
+  const hash = createHash('sha256');
+  for (const kind of fileOrder) {
+    const path = join(dir, dataFiles[kind]);
+    let size: number;
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) throw new Error('not a file');
+      size = s.size;
+    } catch {
+      throw new DataSetError(
+        path,
+        undefined,
+        undefined,
+        undefined,
+        `is missing: a data set needs ${fileOrder.map((k) => dataFiles[k]).join(', ')} (check --dir or DATA_DIR)`,
+      );
+    }
+    hash.update(`${dataFiles[kind]}\0${size}\0`);
+  }
+  return hash;
+}
+
+/** The content hash alone, without checking records (for status). */
+export async function hashDataSet(dir: string): Promise<string> {
+  const hash = await newDataSetHash(dir);
+  for (const kind of fileOrder) {
+    for await (const chunk of createReadStream(join(dir, dataFiles[kind])))
+      hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}
+
+export interface DataSetCounts {
+  products: number;
+  users: number;
+  orders: number;
+  order_items: number;
+}
+
+export interface DataSetSummary {
+  dir: string;
+  hash: string;
+  counts: DataSetCounts;
+  /** sku → price in cents: order lines are priced from the data set, not from the database. */
+  prices: Map<string, number>;
+}
+
+/**
+ * Reads the whole data set once, checking every record and every reference between files, and
+ * computes its hash. Nothing touches the database until this has passed.
+ */
+export async function scanDataSet(dir: string): Promise<DataSetSummary> {
+  const hash = await newDataSetHash(dir);
+  const counts: DataSetCounts = { products: 0, users: 0, orders: 0, order_items: 0 };
+  const prices = new Map<string, number>();
+  const skuLines = new Map<string, number>();
+  const emails = new Map<string, number>();
+  const refs = new Set<string>();
+
+  const productsPath = join(dir, dataFiles.products);
+  for await (const { line, record } of readRecords(dir, 'products', hash)) {
+    const first = skuLines.get(record.sku);
+    if (first !== undefined)
+      throw new DataSetError(
+        productsPath,
+        line,
+        `sku ${JSON.stringify(record.sku)}`,
+        'sku',
+        `repeats the sku of line ${first}`,
+      );
+    skuLines.set(record.sku, line);
+    prices.set(record.sku, record.price_cents);
+    counts.products++;
+  }
+  skuLines.clear();
+
+  const usersPath = join(dir, dataFiles.users);
+  for await (const { line, record } of readRecords(dir, 'users', hash)) {
+    const first = emails.get(record.email);
+    if (first !== undefined)
+      throw new DataSetError(
+        usersPath,
+        line,
+        `email ${JSON.stringify(record.email)}`,
+        'email',
+        `repeats the email of line ${first}`,
+      );
+    emails.set(record.email, line);
+    counts.users++;
+  }
+
+  const ordersPath = join(dir, dataFiles.orders);
+  for await (const { line, record } of readRecords(dir, 'orders', hash)) {
+    const label = `order ${JSON.stringify(record.external_ref)}`;
+    if (refs.has(record.external_ref))
+      throw new DataSetError(
+        ordersPath,
+        line,
+        label,
+        'external_ref',
+        "repeats an earlier order's external_ref",
+      );
+    refs.add(record.external_ref);
+    if (!emails.has(record.user_email))
+      throw new DataSetError(
+        ordersPath,
+        line,
+        label,
+        'user_email',
+        `names unknown user ${JSON.stringify(record.user_email)} (not in ${dataFiles.users})`,
+      );
+    record.items.forEach((item, i) => {
+      if (!prices.has(item.sku))
+        throw new DataSetError(
+          ordersPath,
+          line,
+          label,
+          `items[${i}].sku`,
+          `names unknown product ${JSON.stringify(item.sku)} (not in ${dataFiles.products})`,
+        );
+    });
+    counts.order_items += record.items.length;
+    counts.orders++;
+  }
+  return { dir, hash: hash.digest('hex'), counts, prices };
+}
