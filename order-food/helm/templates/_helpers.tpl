@@ -1,0 +1,136 @@
+{{/* The chart name (app.kubernetes.io/name of the API's pods). */}}
+{{- define "order-food.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The full name: the Service, Deployment and Secret are called this ("order-food" by default). */}}
+{{- define "order-food.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "order-food.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels every object of the release carries. */}}
+{{- define "order-food.commonLabels" -}}
+helm.sh/chart: {{ include "order-food.chart" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: order-food
+{{- end }}
+
+{{- define "order-food.labels" -}}
+{{ include "order-food.commonLabels" . }}
+app.kubernetes.io/name: {{ include "order-food.name" . }}
+{{- end }}
+
+{{/* Only the API's pods carry app.kubernetes.io/name=order-food (kubectl -l finds them alone). */}}
+{{- define "order-food.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "order-food.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "order-food.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "order-food.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "order-food.secretName" -}}
+{{- default (include "order-food.fullname" .) .Values.secret.existingSecret }}
+{{- end }}
+
+{{- define "order-food.postgresqlName" -}}
+{{- printf "%s-postgresql" (include "order-food.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* image: repository:tag, the tag defaulting to the chart's appVersion. */}}
+{{- define "order-food.image" -}}
+{{- $root := index . 0 }}
+{{- $image := index . 1 }}
+{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion ($image.tag | toString)) }}
+{{- end }}
+
+{{- define "order-food.serviceVersion" -}}
+{{- default .Chart.AppVersion (.Values.image.tag | toString) }}
+{{- end }}
+
+{{/* Whether the Prometheus Operator objects are made: monitoring.enabled true, or "auto" and the API exists. */}}
+{{- define "order-food.monitoring" -}}
+{{- $enabled := .Values.monitoring.enabled | toString }}
+{{- if or (eq $enabled "true") (and (eq $enabled "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) }}true{{- end }}
+{{- end }}
+
+{{/*
+Environment every container of the pod shares. Arguments: list root serviceName sampler samplerArg.
+*/}}
+{{- define "order-food.commonEnv" -}}
+{{- $root := index . 0 }}
+{{- $service := index . 1 }}
+{{- $sampler := index . 2 }}
+{{- $samplerArg := index . 3 -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "order-food.secretName" $root }}
+      key: {{ $root.Values.secret.databaseUrlKey }}
+- name: DB_WAIT_TIMEOUT
+  value: {{ $root.Values.database.waitTimeoutSeconds | toString | quote }}
+- name: ENVIRONMENT
+  value: {{ $root.Values.environment | quote }}
+- name: SERVICE_VERSION
+  value: {{ include "order-food.serviceVersion" $root | quote }}
+- name: LOG_LEVEL
+  value: {{ $root.Values.logLevel | quote }}
+- name: POD_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.uid
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: OTEL_SERVICE_NAME
+  value: {{ $service | quote }}
+{{- if $root.Values.telemetry.enabled }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $root.Values.telemetry.otlpEndpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ $root.Values.telemetry.otlpProtocol | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $samplerArg | toString | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: "k8s.pod.name=$(POD_NAME),k8s.pod.uid=$(POD_UID),k8s.namespace.name=$(POD_NAMESPACE),k8s.container.name={{ $service }}"
+{{- else }}
+- name: OTEL_SDK_DISABLED
+  value: "true"
+{{- end }}
+{{- end }}
+
+{{/* The restricted container securityContext and the /tmp mount every container gets. */}}
+{{- define "order-food.containerSecurity" -}}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+{{- end }}
