@@ -1,0 +1,144 @@
+/**
+ * The bare baseline: Fastify and a pg Pool, nothing else (no logging, tracing, metrics, schemas
+ * or plugins). It checks the bearer token with the same library and options as the API and runs
+ * the same SQL, so the API's figures show what everything else it does costs.
+ * Environment: DATABASE_URL, JWT_SECRET, PORT, HOST.
+ */
+import { createVerifier } from 'fast-jwt';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { listOrdersSql, listProductsSql, orderItemsSql } from './queries.js';
+
+const env = process.env;
+const secret = env.JWT_SECRET;
+if (!env.DATABASE_URL || !secret) {
+  process.stderr.write('bare server: DATABASE_URL and JWT_SECRET are required\n');
+  process.exit(2);
+}
+
+const pool = new pg.Pool({
+  connectionString: env.DATABASE_URL,
+  max: 10,
+  types: {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
+      return pg.types.getTypeParser(oid, format);
+    },
+  },
+});
+
+// The API's verifier options (order-food/src/token.ts).
+const verify = createVerifier({
+  key: secret,
+  algorithms: ['HS256'],
+  allowedIss: 'order-food',
+  allowedAud: 'order-food',
+  requiredClaims: ['sub', 'exp'],
+  cache: 1000,
+});
+
+interface OrderRow {
+  id: string;
+  user_id: string;
+  status: string;
+  total_cents: number;
+  created_at: Date;
+  updated_at: Date;
+  position: string;
+}
+interface ItemRow {
+  order_id: string;
+  product_id: string;
+  quantity: number;
+  unit_price_cents: number;
+}
+interface ProductRow {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  price_cents: number;
+  available: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const limitOf = (q: unknown) => {
+  const n = Number((q as { limit?: string }).limit ?? 20);
+  return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 20;
+};
+
+const app = Fastify({ logger: false });
+
+app.get('/health', async () => ({ status: 'ok' }));
+
+app.get('/api/orders', async (request, reply) => {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  let userId: string;
+  try {
+    userId = (verify(match?.[1] ?? '') as { sub: string }).sub;
+  } catch {
+    return reply.code(401).send({ title: 'Unauthorized' });
+  }
+  const limit = limitOf(request.query);
+  const { rows } = await pool.query<OrderRow>(listOrdersSql, [userId, limit + 1]);
+  const page = rows.slice(0, limit);
+  const ids = page.map((r) => r.id);
+  const items = new Map<string, ItemRow[]>(ids.map((id) => [id, []]));
+  if (ids.length > 0) {
+    const r = await pool.query<ItemRow>(orderItemsSql, [ids]);
+    for (const row of r.rows) items.get(row.order_id)?.push(row);
+  }
+  const last = page[page.length - 1];
+  return {
+    items: page.map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      status: r.status,
+      totalCents: Number(r.total_cents),
+      items: (items.get(r.id) ?? []).map((i) => ({
+        productId: i.product_id,
+        quantity: i.quantity,
+        unitPriceCents: i.unit_price_cents,
+      })),
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+    })),
+    nextCursor:
+      rows.length > limit && last ? cursor({ k: 'o', t: last.position, i: last.id }) : null,
+  };
+});
+
+app.get('/api/products', async (request) => {
+  const limit = limitOf(request.query);
+  const { rows } = await pool.query<ProductRow>(listProductsSql, [limit + 1]);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((r) => ({
+      id: r.id,
+      sku: r.sku,
+      name: r.name,
+      description: r.description,
+      category: r.category,
+      priceCents: r.price_cents,
+      available: r.available,
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+    })),
+    nextCursor: rows.length > limit && last ? cursor({ k: 'p', n: last.name, i: last.id }) : null,
+  };
+});
+
+const close = () => {
+  app.close().then(
+    () => pool.end().then(() => process.exit(0)),
+    () => process.exit(1),
+  );
+};
+process.on('SIGTERM', close);
+process.on('SIGINT', close);
+
+await app.listen({ port: Number(env.PORT ?? 8081), host: env.HOST ?? '127.0.0.1' });

@@ -1,0 +1,200 @@
+import { type AlternateOptions, alternate, type Round, type Summary } from '../lib/ab.js';
+import type { BenchContext } from '../lib/context.js';
+import type { HttpRequest } from '../lib/load.js';
+import type { RunningServer } from '../lib/processes.js';
+import { figure } from '../lib/report.js';
+import { httpData } from '../lib/setup.js';
+import { round } from '../lib/stats.js';
+import { startApi, startBare, stopAll } from './servers.js';
+import type { GroupResult } from './types.js';
+
+function abOptions(ctx: BenchContext): Omit<AlternateOptions, 'contenders'> {
+  return {
+    rounds: ctx.scale.rounds,
+    requestsPerRound: ctx.scale.roundRequests,
+    warmupRequests: ctx.scale.warmupRequests,
+    connections: 10,
+  };
+}
+
+/** The same request must give the same page from both servers: same query, same data. */
+async function samePage(a: RunningServer, b: RunningServer, request: HttpRequest): Promise<void> {
+  const get = async (s: RunningServer) => {
+    const res = await fetch(`${s.url}${request.path}`, { headers: request.headers ?? {} });
+    if (res.status !== 200) throw new Error(`${s.name} answered ${res.status} to ${request.path}`);
+    return (await res.json()) as { items: { id: string }[]; nextCursor: string | null };
+  };
+  const [pa, pb] = await Promise.all([get(a), get(b)]);
+  const ids = (p: typeof pa) => p.items.map((i) => i.id).join(',');
+  if (ids(pa) !== ids(pb) || (pa.nextCursor === null) !== (pb.nextCursor === null))
+    throw new Error(`${a.name} and ${b.name} return different pages for ${request.path}`);
+  if (pa.items.length !== 20)
+    throw new Error(`${request.path} returned ${pa.items.length} items, not a full page of 20`);
+}
+
+export function roundsTable(rounds: readonly Round[]): string {
+  const lines = [
+    '| round | server | requests | CPU µs/request | req/s | p50 ms | p99 ms |',
+    '|--:|---|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rounds)
+    lines.push(
+      `| ${r.round} | ${r.contender} | ${r.responses} | ${round(r.cpuUsPerRequest)} | ${Math.round(r.rps)} | ${r.p50Ms} | ${r.p99Ms} |`,
+    );
+  return lines.join('\n');
+}
+
+function summaryLine(name: string, s: Summary): string {
+  return `- **${name}**: ${round(s.cpuUsPerRequest)} µs CPU/request, ${Math.round(s.rps)} req/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (median of ${s.rounds} rounds)`;
+}
+
+function describeRun(ctx: BenchContext): string {
+  const s = ctx.scale;
+  return `Closed loop (autocannon, 10 connections), ${s.warmupRequests} warm-up requests per server, then ${s.rounds} alternating rounds of ${s.roundRequests} requests; CPU = utime+stime of the server process over the round / requests.`;
+}
+
+export async function ordersRead(ctx: BenchContext): Promise<GroupResult> {
+  const data = await httpData(ctx);
+  const request: HttpRequest = {
+    method: 'GET',
+    path: '/api/orders?limit=20',
+    headers: { authorization: `Bearer ${data.token}` },
+  };
+  let api: RunningServer | undefined;
+  let bare: RunningServer | undefined;
+  try {
+    [api, bare] = await Promise.all([
+      startApi(ctx, 'api-production', data.url),
+      startBare(ctx, data.url),
+    ]);
+    await samePage(api, bare, request);
+    const sink0 = ctx.sink.snapshot();
+    const { rounds, summary } = await alternate({
+      ...abOptions(ctx),
+      contenders: [
+        { name: 'api', server: api, request },
+        { name: 'bare', server: bare, request },
+      ],
+    });
+    const sink1 = ctx.sink.snapshot();
+    const a = summary.api!;
+    const b = summary.bare!;
+    return {
+      figures: [figure('orders_read_vs_bare', a.cpuUsPerRequest, b.cpuUsPerRequest)],
+      details: {
+        api: a,
+        bare: b,
+        rounds,
+        customerOrders: data.customerOrders,
+        spansExported: sink1.spans - sink0.spans,
+      },
+      markdown: [
+        `GET /api/orders?limit=20 as one customer (${data.customerOrders} orders) with a bearer token. API with the chart's production defaults (ENVIRONMENT=production, LOG_LEVEL=info, 10 % parent-based trace sampling exported over OTLP/HTTP protobuf to a local sink, metrics on) vs the bare Fastify + pg server in bench/baseline (same fast-jwt verifier options, same two SQL statements). ${describeRun(ctx)}`,
+        '',
+        summaryLine('API', a),
+        summaryLine('bare', b),
+        `- spans exported during the rounds: ${sink1.spans - sink0.spans}`,
+        '',
+        roundsTable(rounds),
+      ].join('\n'),
+    };
+  } finally {
+    await stopAll([api, bare]);
+  }
+}
+
+export async function tracingCost(ctx: BenchContext): Promise<GroupResult> {
+  const data = await httpData(ctx);
+  const request: HttpRequest = {
+    method: 'GET',
+    path: '/api/orders?limit=20',
+    headers: { authorization: `Bearer ${data.token}` },
+  };
+  let full: RunningServer | undefined;
+  let off: RunningServer | undefined;
+  try {
+    [full, off] = await Promise.all([
+      startApi(ctx, 'api-tracing-full', data.url, {
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+        OTEL_TRACES_SAMPLER_ARG: undefined,
+      }),
+      startApi(ctx, 'api-tracing-off', data.url, { OTEL_SDK_DISABLED: 'true' }),
+    ]);
+    const sink0 = ctx.sink.spans;
+    const { rounds, summary } = await alternate({
+      ...abOptions(ctx),
+      contenders: [
+        { name: 'tracing 100 %', server: full, request },
+        { name: 'SDK disabled', server: off, request },
+      ],
+    });
+    // Spans reach the sink in batches: give the last batch time to arrive before counting. Only
+    // the fully traced server exports, so every span counted is one of its requests'.
+    await new Promise((r) => setTimeout(r, 2500));
+    const spans = ctx.sink.spans - sink0;
+    const served =
+      ctx.scale.warmupRequests +
+      rounds.filter((r) => r.contender === 'tracing 100 %').reduce((n, r) => n + r.responses, 0);
+    const a = summary['tracing 100 %']!;
+    const b = summary['SDK disabled']!;
+    return {
+      figures: [figure('tracing_full_vs_off', a.cpuUsPerRequest, b.cpuUsPerRequest)],
+      details: {
+        full: a,
+        off: b,
+        rounds,
+        spans,
+        requests: served,
+        spansPerRequest: spans / served,
+      },
+      markdown: [
+        `GET /api/orders?limit=20, the same API started twice: every trace sampled (parentbased_always_on) and exported over OTLP/HTTP protobuf to a local sink that counts spans, vs OTEL_SDK_DISABLED=true. Both log at info and serve metrics. ${describeRun(ctx)}`,
+        '',
+        summaryLine('tracing 100 %', a),
+        summaryLine('SDK disabled', b),
+        `- the sink received ${spans} spans for ${served} fully traced requests (${round(spans / served)} per request: none dropped if that is the number of spans one request makes)`,
+        '',
+        roundsTable(rounds),
+      ].join('\n'),
+    };
+  } finally {
+    await stopAll([full, off]);
+  }
+}
+
+export async function menuRead(ctx: BenchContext): Promise<GroupResult> {
+  const data = await httpData(ctx);
+  const request: HttpRequest = { method: 'GET', path: '/api/products' };
+  let api: RunningServer | undefined;
+  let bare: RunningServer | undefined;
+  try {
+    [api, bare] = await Promise.all([
+      startApi(ctx, 'api-menu', data.url),
+      startBare(ctx, data.url),
+    ]);
+    await samePage(api, bare, request);
+    const { rounds, summary } = await alternate({
+      ...abOptions(ctx),
+      contenders: [
+        { name: 'api', server: api, request },
+        { name: 'bare', server: bare, request },
+      ],
+    });
+    const a = summary.api!;
+    const b = summary.bare!;
+    return {
+      figures: [figure('menu_read_vs_bare', a.cpuUsPerRequest, b.cpuUsPerRequest)],
+      details: { api: a, bare: b, rounds },
+      markdown: [
+        `GET /api/products (first page of 20 of 1000 products) as users get it: the API with production defaults serves the page from its in-memory menu cache (invalidated over PostgreSQL LISTEN/NOTIFY), the bare server queries PostgreSQL for every request. ${describeRun(ctx)}`,
+        '',
+        summaryLine('API', a),
+        summaryLine('bare', b),
+        '',
+        roundsTable(rounds),
+      ].join('\n'),
+    };
+  } finally {
+    await stopAll([api, bare]);
+  }
+}

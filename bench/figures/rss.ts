@@ -1,0 +1,66 @@
+import autocannon from 'autocannon';
+import type { BenchContext } from '../lib/context.js';
+import { readMemory } from '../lib/proc.js';
+import type { RunningServer } from '../lib/processes.js';
+import { figure } from '../lib/report.js';
+import { httpData } from '../lib/setup.js';
+import { round } from '../lib/stats.js';
+import { orderRequest } from './orders-write.js';
+import { startApi } from './servers.js';
+import type { GroupResult } from './types.js';
+
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+export async function apiRss(ctx: BenchContext): Promise<GroupResult> {
+  const data = await httpData(ctx);
+  const auth = { authorization: `Bearer ${data.token}` };
+  const post = orderRequest(data);
+  let api: RunningServer | undefined;
+  try {
+    api = await startApi(ctx, 'api-rss', data.url);
+    const atStart = readMemory(api.pid);
+    const seconds = ctx.scale.rssSeconds;
+    // Each connection cycles through the mix: reads of both lists, a page with a cursor-less
+    // filter, one product, and an order placed.
+    const result = await autocannon({
+      url: api.url,
+      connections: 10,
+      duration: seconds,
+      timeout: 30,
+      requests: [
+        { method: 'GET', path: '/api/orders?limit=20', headers: auth },
+        { method: 'GET', path: '/api/products' },
+        { method: 'GET', path: '/api/products?category=pizza&limit=50' },
+        { method: 'GET', path: '/api/orders?limit=5&status=delivered', headers: auth },
+        { setupRequest: (req: object) => ({ ...req, ...post() }) },
+      ],
+    });
+    const after = readMemory(api.pid);
+    const served = Object.values(result.statusCodeStats).reduce((n, s) => n + s.count, 0);
+    const failed = result.non2xx + result.errors + result.timeouts;
+    if (failed > served * 0.001)
+      throw new Error(
+        `mixed load: ${failed} of ${served} requests failed (${JSON.stringify(result.statusCodeStats)})`,
+      );
+    return {
+      figures: [figure('api_rss_mb_after_60s', mb(after.rss))],
+      details: {
+        seconds,
+        requests: served,
+        rps: served / result.duration,
+        statuses: result.statusCodeStats,
+        rssAtStartMb: mb(atStart.rss),
+        rssAfterMb: mb(after.rss),
+        peakRssMb: mb(after.peak),
+      },
+      markdown: [
+        `The API with production defaults under ${seconds} s of closed-loop mixed load (autocannon, 10 connections, each cycling through GET /api/orders, GET /api/products, a filtered menu page, a filtered orders page and POST /api/orders), then VmRSS from /proc/PID/status.`,
+        '',
+        `- ${served} requests, ${Math.round(served / result.duration)} req/s, ${failed} failed`,
+        `- RSS when ready ${round(mb(atStart.rss))} MB, after the load ${round(mb(after.rss))} MB, peak ${round(mb(after.peak))} MB`,
+      ].join('\n'),
+    };
+  } finally {
+    await api?.stop();
+  }
+}

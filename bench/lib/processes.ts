@@ -1,0 +1,249 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readMemory } from './proc.js';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The three programs: their source entry (run through tsx) and their compiled entry (dist/). */
+export const programs = {
+  'database-migration': {
+    source: 'database-migration/src/cli.ts',
+    dist: 'database-migration/dist/cli.js',
+  },
+  'database-load': { source: 'database-load/src/cli.ts', dist: 'database-load/dist/cli.js' },
+  'order-food': { source: 'order-food/src/server.ts', dist: 'order-food/dist/server.js' },
+} as const;
+export type ProgramName = keyof typeof programs;
+export type RunMode = 'source' | 'dist';
+
+/** Node arguments for an entry file: TypeScript runs through tsx, JavaScript as is. */
+export function entryArgs(entry: string): string[] {
+  const file = join(repoRoot, entry);
+  return entry.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', file] : [file];
+}
+
+export function programEntry(name: ProgramName, mode: RunMode): string {
+  return programs[name][mode];
+}
+
+let tasksetWorks: boolean | undefined;
+
+/** Whether CPU pinning is possible: taskset present and more than one core to pin to. */
+export function canPin(cores: number): boolean {
+  if (tasksetWorks === undefined) {
+    try {
+      execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+      tasksetWorks = true;
+    } catch {
+      tasksetWorks = false;
+    }
+  }
+  return tasksetWorks && cores >= 2;
+}
+
+/** Pins this process and all its threads (the load client) to one core. */
+export function pinSelf(core: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)], {
+    stdio: 'ignore',
+  });
+}
+
+export interface SpawnOptions {
+  /** Entry relative to the repository root (.ts through tsx, .js directly). */
+  entry?: string;
+  /** Or any other command and its arguments (psql). */
+  command?: string[];
+  args?: string[];
+  env?: Record<string, string | undefined>;
+  /** Core to pin to, or undefined for no pinning. */
+  core?: number | undefined;
+  /** stdout and stderr go to this file (logs are part of the cost, and readable afterwards). */
+  logFile: string;
+  nodeOptions?: string[];
+}
+
+export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('OTEL_') || name.startsWith('npm_') || name === 'NODE_TEST_CONTEXT')
+      delete env[name];
+  }
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export function spawnPinned(options: SpawnOptions): ChildProcess {
+  const args = options.command
+    ? options.command
+    : [
+        process.execPath,
+        ...(options.nodeOptions ?? []),
+        ...entryArgs(options.entry ?? ''),
+        ...(options.args ?? []),
+      ];
+  const fd = openSync(options.logFile, 'a');
+  try {
+    const [cmd, argv] =
+      options.core === undefined
+        ? [args[0]!, args.slice(1)]
+        : ['taskset', ['-c', String(options.core), ...args]];
+    // taskset execs the program in place, so the child's pid is the program's pid.
+    return spawn(cmd, argv, {
+      cwd: repoRoot,
+      env: childEnv(options.env),
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls url until it answers 200, the child exits, or the bound passes. */
+export async function waitForOk(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  intervalMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before ${url} answered 200`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+export interface RunningServer {
+  name: string;
+  pid: number;
+  url: string;
+  logFile: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export interface ServerOptions extends Omit<SpawnOptions, 'env'> {
+  name: string;
+  env?: Record<string, string | undefined>;
+  readyPath?: string;
+  readyTimeoutMs?: number;
+}
+
+/** Starts a server on a free port (PORT, HOST) and waits until readyPath answers 200. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawnPinned({
+    ...options,
+    env: { ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForOk(
+      `${url}${options.readyPath ?? '/health'}`,
+      child,
+      options.readyTimeoutMs ?? 60_000,
+    );
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`${options.name}: ${(err as Error).message}\n${tail(options.logFile)}`);
+  }
+  return {
+    name: options.name,
+    pid: child.pid!,
+    url,
+    logFile: options.logFile,
+    child,
+    stop: () => stopChild(child),
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  ms: number;
+  /** Peak resident set size seen (VmHWM), bytes; 0 when the process was too short to sample. */
+  peakRss: number;
+}
+
+/** Runs a program to its end, timing it and sampling its peak RSS. */
+export async function runToExit(
+  options: SpawnOptions & { timeoutMs?: number },
+): Promise<RunResult> {
+  const started = performance.now();
+  const child = spawnPinned(options);
+  let peakRss = 0;
+  const sample = () => {
+    try {
+      if (child.pid) peakRss = Math.max(peakRss, readMemory(child.pid).peak);
+    } catch {
+      // exited between samples
+    }
+  };
+  const sampler = setInterval(sample, 25);
+  const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c));
+  });
+  const ms = performance.now() - started;
+  clearInterval(sampler);
+  clearTimeout(killer);
+  return { code, ms, peakRss };
+}
+
+/** Runs a program and fails with its log tail unless it exits 0. */
+export async function runOk(
+  what: string,
+  options: SpawnOptions & { timeoutMs?: number },
+): Promise<RunResult> {
+  const result = await runToExit(options);
+  if (result.code !== 0) throw new Error(`${what} exited ${result.code}\n${tail(options.logFile)}`);
+  return result;
+}
