@@ -21,6 +21,9 @@ export const redactPaths = [
   'req.headers.cookie',
   'headers.authorization',
   'res.headers["set-cookie"]',
+  // PostgreSQL puts the offending values in an error's detail: "Key (email)=(…) already exists".
+  'err.detail',
+  '*.err.detail',
 ];
 
 /** Every line carries the active span's ids, so a log line leads to its trace. */

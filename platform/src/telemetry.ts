@@ -3,10 +3,12 @@ import {
   type Context,
   context,
   DiagLogLevel,
+  defaultTextMapGetter,
   diag,
   propagation,
   ROOT_CONTEXT,
-  type Sampler,
+  type Span,
+  SpanKind,
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
@@ -17,7 +19,11 @@ import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
+  type IdGenerator,
   ParentBasedSampler,
+  RandomIdGenerator,
+  type Sampler,
+  SamplingDecision,
   type SpanExporter,
   TraceIdRatioBasedSampler,
   TracerProvider,
@@ -35,9 +41,15 @@ export interface TelemetrySettings {
   readonly sampler: string;
   readonly samplerArg: number;
   readonly maxQueueSize: number;
+  readonly scheduleDelayMs: number;
+  /** Whether this program records the pod start root span (POD_START_SPAN; default: the first program). */
+  readonly recordPodStart: boolean;
   /** Why export is off or changed, for one warning line at start. */
   readonly warnings: readonly string[];
 }
+
+/** The program that runs first in a pod, and so records the pod start root span. */
+export const firstProgramOfPod = 'database-migration';
 
 const legacyJaeger = /:14268(\/|$)|\/api\/traces\/?$/;
 
@@ -114,8 +126,18 @@ export function telemetrySettings(
     () => envInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, { min: 1, max: 100_000 }),
     2048,
   );
+  const scheduleDelayMs = safe(
+    () => envInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, { min: 1, max: 600_000 }),
+    1000,
+  );
+  const recordPodStart = safe(
+    () => envBool(env, 'POD_START_SPAN', defaultServiceName === firstProgramOfPod),
+    defaultServiceName === firstProgramOfPod,
+  );
   return Object.freeze({
     enabled: !disabled,
+    scheduleDelayMs,
+    recordPodStart,
     serviceName,
     tracesUrl,
     protocol,
@@ -158,8 +180,57 @@ function parseResourceAttributes(value: string | undefined): Record<string, stri
   return out;
 }
 
+/**
+ * Random ids, except for the one span started inside withIds: the pod start root, whose ids are
+ * derived from the pod's UID so that every container of the pod names the same parent.
+ */
+class PodStartIdGenerator implements IdGenerator {
+  readonly #random = new RandomIdGenerator();
+  #next: { traceId: string; spanId: string } | undefined;
+
+  withIds<T>(ids: { traceId: string; spanId: string }, start: () => T): T {
+    this.#next = ids;
+    try {
+      return start();
+    } finally {
+      this.#next = undefined;
+    }
+  }
+
+  generateTraceId(): string {
+    return this.#next?.traceId ?? this.#random.generateTraceId();
+  }
+
+  generateSpanId(): string {
+    return this.#next?.spanId ?? this.#random.generateSpanId();
+  }
+}
+
+/**
+ * A pod start is traced whatever the ratio: its context is marked sampled in every container, so
+ * its root must be sampled too, or the tree would lose its top.
+ */
+function samplingPodStart(inner: Sampler, podTraceId: string): Sampler {
+  return {
+    shouldSample: (...args) =>
+      args[1] === podTraceId
+        ? { decision: SamplingDecision.RECORD_AND_SAMPLED }
+        : inner.shouldSample(...args),
+    toString: () => `PodStart{${inner.toString()}}`,
+  };
+}
+
+/** Ids of the pod start, derived from the pod's UID: the same in every container of the pod. */
+export function podStartIds(podUid: string): { traceId: string; spanId: string } {
+  const digest = createHash('sha256').update(`order-food pod ${podUid}`).digest('hex');
+  return { traceId: digest.slice(0, 32), spanId: digest.slice(32, 48) };
+}
+
+const w3c = new W3CTraceContextPropagator();
+
 let provider: TracerProvider | undefined;
 let currentSettings: TelemetrySettings | undefined;
+let podStartSpan: Span | undefined;
 
 export interface StartedTelemetry {
   readonly settings: TelemetrySettings;
@@ -201,7 +272,17 @@ export async function startTelemetry(
   );
 
   const warnings = [...settings.warnings];
-  const sampler = buildSampler(settings.sampler, settings.samplerArg, warnings);
+  let sampler = buildSampler(settings.sampler, settings.samplerArg, warnings);
+  // The pod start is ours to record only when its ids come from POD_UID (a TRACEPARENT names a
+  // parent its sender records).
+  const podUid = envString(env, 'POD_UID');
+  const derived = podUid ? podStartIds(podUid) : undefined;
+  const pod =
+    derived && trace.getSpanContext(startupContext(env))?.spanId === derived.spanId
+      ? derived
+      : undefined;
+  if (pod) sampler = samplingPodStart(sampler, pod.traceId);
+  const idGenerator = new PodStartIdGenerator();
   const spanProcessors = [];
   if (settings.tracesUrl) {
     let exporter: SpanExporter;
@@ -217,7 +298,7 @@ export async function startTelemetry(
         exporter,
         maxQueueSize: settings.maxQueueSize,
         maxExportBatchSize: Math.min(512, settings.maxQueueSize),
-        scheduledDelayMillis: envInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, { min: 1 }),
+        scheduledDelayMillis: settings.scheduleDelayMs,
         exportTimeoutMillis: 10_000,
       }),
     );
@@ -238,8 +319,24 @@ export async function startTelemetry(
     resource: resourceFromAttributes(attributes),
     sampler,
     spanProcessors,
+    idGenerator,
   });
   trace.setGlobalTracerProvider(provider);
+  if (pod && podUid && settings.recordPodStart) {
+    // The root of the pod's start-up trace, spanning this first program's life: the later
+    // programs' spans hang from the same derived id, so Jaeger shows one tree, not orphans.
+    podStartSpan = idGenerator.withIds(pod, () =>
+      provider!.getTracer('@order-food/platform/telemetry').startSpan('pod start', {
+        root: true,
+        kind: SpanKind.INTERNAL,
+        startTime: performance.timeOrigin,
+        attributes: {
+          'k8s.pod.uid': podUid,
+          ...(env.POD_NAME ? { 'k8s.pod.name': env.POD_NAME } : {}),
+        },
+      }),
+    );
+  }
   for (const w of warnings) {
     process.stderr.write(
       `${JSON.stringify({ level: 'warn', service: settings.serviceName, msg: `telemetry: ${w}` })}\n`,
@@ -257,6 +354,8 @@ export async function shutdownTelemetry(timeoutMs = 5000): Promise<void> {
   const p = provider;
   provider = undefined;
   if (!p) return;
+  podStartSpan?.end();
+  podStartSpan = undefined;
   const bound = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
   await Promise.race([
     p
@@ -274,17 +373,17 @@ export async function shutdownTelemetry(timeoutMs = 5000): Promise<void> {
  */
 export function startupContext(env: Env = process.env): Context {
   if (env.TRACEPARENT) {
-    const extracted = propagation.extract(ROOT_CONTEXT, {
-      traceparent: env.TRACEPARENT,
-      tracestate: env.TRACESTATE,
-    });
+    // W3C directly, not the global propagator: this works before startTelemetry too.
+    const extracted = w3c.extract(
+      ROOT_CONTEXT,
+      { traceparent: env.TRACEPARENT, tracestate: env.TRACESTATE },
+      defaultTextMapGetter,
+    );
     if (trace.getSpanContext(extracted)) return extracted;
   }
   if (env.POD_UID) {
-    const digest = createHash('sha256').update(`order-food pod ${env.POD_UID}`).digest('hex');
     return trace.setSpanContext(ROOT_CONTEXT, {
-      traceId: digest.slice(0, 32),
-      spanId: digest.slice(32, 48),
+      ...podStartIds(env.POD_UID),
       traceFlags: TraceFlags.SAMPLED,
       isRemote: true,
     });

@@ -1,0 +1,304 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { context, trace } from '@opentelemetry/api';
+import { createLogger } from '../src/logger.js';
+import {
+  podStartIds,
+  startTelemetry,
+  startupContext,
+  telemetrySettings,
+} from '../src/telemetry.js';
+import { OtlpReceiver } from '../testing/otlp-receiver.js';
+import { repoRoot } from '../testing/run-program.js';
+
+describe('settings from the environment', () => {
+  test('JAEGER_ENDPOINT names Jaeger OTLP/HTTP endpoint; the OTEL_* variables win over it', () => {
+    assert.equal(
+      telemetrySettings('x', { JAEGER_ENDPOINT: 'http://jaeger:4318' }).tracesUrl,
+      'http://jaeger:4318/v1/traces',
+    );
+    assert.equal(
+      telemetrySettings('x', { JAEGER_ENDPOINT: 'http://jaeger:4318/v1/traces' }).tracesUrl,
+      'http://jaeger:4318/v1/traces',
+    );
+    assert.equal(
+      telemetrySettings('x', {
+        JAEGER_ENDPOINT: 'http://jaeger:4318',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      }).tracesUrl,
+      'http://collector:4318/v1/traces',
+    );
+    assert.equal(
+      telemetrySettings('x', {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:9999/custom',
+      }).tracesUrl,
+      'http://traces:9999/custom',
+    );
+    assert.equal(telemetrySettings('x', { OTEL_TRACES_EXPORTER: 'none' }).tracesUrl, undefined);
+  });
+
+  test('a legacy Thrift URL turns export off with one clear warning', () => {
+    const settings = telemetrySettings('x', {
+      JAEGER_ENDPOINT: 'http://jaeger:14268/api/traces',
+    });
+    assert.equal(settings.tracesUrl, undefined);
+    assert.equal(settings.warnings.length, 1);
+    assert.match(settings.warnings[0]!, /legacy Thrift/);
+    assert.match(settings.warnings[0]!, /4318/);
+  });
+
+  test('malformed values become warnings and defaults, never an exception', () => {
+    const settings = telemetrySettings('database-load', {
+      OTEL_BSP_MAX_QUEUE_SIZE: 'lots',
+      OTEL_TRACES_SAMPLER_ARG: '7',
+      OTEL_BSP_SCHEDULE_DELAY: '-1',
+      POD_START_SPAN: 'maybe',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://nowhere',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    });
+    assert.equal(settings.maxQueueSize, 2048);
+    assert.equal(settings.samplerArg, 1);
+    assert.equal(settings.scheduleDelayMs, 1000);
+    assert.equal(settings.recordPodStart, false);
+    assert.equal(settings.tracesUrl, undefined);
+    assert.equal(settings.protocol, 'http/protobuf');
+    assert.equal(settings.warnings.length, 6);
+  });
+
+  test('the export queue is bounded by OTEL_BSP_MAX_QUEUE_SIZE', () => {
+    assert.equal(telemetrySettings('x', {}).maxQueueSize, 2048);
+    assert.equal(telemetrySettings('x', { OTEL_BSP_MAX_QUEUE_SIZE: '64' }).maxQueueSize, 64);
+  });
+
+  test('only the first program of the pod records the pod start, unless POD_START_SPAN says', () => {
+    assert.equal(telemetrySettings('database-migration', {}).recordPodStart, true);
+    assert.equal(telemetrySettings('order-food', {}).recordPodStart, false);
+    assert.equal(telemetrySettings('order-food', { POD_START_SPAN: 'true' }).recordPodStart, true);
+  });
+});
+
+describe('the start-up context', () => {
+  test('TRACEPARENT is the parent when given', () => {
+    const sc = trace.getSpanContext(
+      startupContext({
+        TRACEPARENT: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        POD_UID: 'ignored',
+      }),
+    );
+    assert.equal(sc?.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(sc?.spanId, '00f067aa0ba902b7');
+    assert.equal(sc?.isRemote, true);
+  });
+
+  test('POD_UID gives the same ids in every container of the pod, other ids in another pod', () => {
+    const uid = '6f1c0c55-2a8e-4a43-9d55-6bde1c0f3c11';
+    const a = trace.getSpanContext(startupContext({ POD_UID: uid }));
+    const b = trace.getSpanContext(startupContext({ POD_UID: uid, TRACEPARENT: 'garbage' }));
+    const other = trace.getSpanContext(startupContext({ POD_UID: `${uid}x` }));
+    assert.deepEqual(
+      { traceId: a?.traceId, spanId: a?.spanId },
+      podStartIds(uid),
+      'derived from the UID',
+    );
+    assert.equal(b?.traceId, a?.traceId, 'a malformed TRACEPARENT falls back to the pod');
+    assert.notEqual(other?.traceId, a?.traceId);
+    assert.match(a!.traceId, /^[0-9a-f]{32}$/);
+    assert.match(a!.spanId, /^[0-9a-f]{16}$/);
+    assert.equal(a?.traceFlags, 1, 'a pod start is always sampled');
+  });
+
+  test('neither: no parent, each program starts its own trace', () => {
+    assert.equal(trace.getSpanContext(startupContext({})), undefined);
+  });
+});
+
+describe('logs', () => {
+  before(async () => {
+    // The context manager is what the mixin reads; it is there even with the SDK disabled.
+    await startTelemetry('logger-test', { OTEL_SDK_DISABLED: 'true' });
+  });
+
+  test('every line carries the active span ids; no secret or personal field reaches a line', () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('logger-test', 'info', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line));
+      },
+    });
+    const ctx = trace.setSpanContext(context.active(), {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    context.with(ctx, () =>
+      logger.info(
+        {
+          email: 'alice@example.com',
+          user: { email: 'bob@example.com', password: 'hunter2', id: 'u1' },
+          token: 'eyJhbGciOi',
+          databaseUrl: 'postgres://app:s3cret@db/app',
+          req: { headers: { authorization: 'Bearer abc.def', cookie: 'sid=1' } },
+          err: { message: 'duplicate key', detail: 'Key (email)=(carol@example.com) exists.' },
+        },
+        'placed',
+      ),
+    );
+    logger.info('outside any span');
+    const [inside, outside] = lines;
+    assert.equal(inside?.trace_id, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(inside?.span_id, 'b7ad6b7169203331');
+    assert.equal(outside?.trace_id, undefined);
+    const text = JSON.stringify(lines);
+    for (const secret of [
+      'alice@example.com',
+      'bob@example.com',
+      'carol@example.com',
+      'hunter2',
+      'eyJhbGciOi',
+      's3cret',
+      'Bearer',
+      'sid=1',
+    ])
+      assert.ok(!text.includes(secret), `${secret} leaked into a log line`);
+    assert.equal((inside?.user as Record<string, unknown> | undefined)?.id, 'u1', 'the rest stays');
+  });
+});
+
+/** A short program as the real ones are: telemetry first, spans under the start-up context, runCli. */
+const fixture = `
+import { trace } from '@opentelemetry/api';
+import { runCli } from '@order-food/platform/cli';
+import { startTelemetry, startupContext } from '@order-food/platform/telemetry';
+await startTelemetry(process.env.FIXTURE_SERVICE);
+await runCli(process.env.FIXTURE_SERVICE, async () => {
+  const span = trace.getTracer('fixture').startSpan(process.env.FIXTURE_SERVICE + ' run', {}, startupContext());
+  span.end();
+  if (process.env.FIXTURE_FAIL) throw new Error('the step failed');
+  return 0;
+});
+`;
+
+function runFixture(
+  service: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_SERVICE: service, ...env };
+  delete childEnv.NODE_TEST_CONTEXT;
+  for (const name of ['TRACEPARENT', 'POD_UID', 'OTEL_SDK_DISABLED', 'JAEGER_ENDPOINT'])
+    if (!(name in env)) delete childEnv[name];
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', fixture],
+    { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    }),
+  );
+}
+
+describe('processes', () => {
+  const receiver = new OtlpReceiver();
+  before(() => receiver.start());
+  after(() => receiver.stop());
+
+  test('with POD_UID the first program records a pod start root that the others hang from', async () => {
+    const uid = `pod-${process.pid}-${Date.now()}`;
+    const ids = podStartIds(uid);
+    // A ratio of 0 for new traces: the pod start is traced anyway.
+    const env = {
+      ...receiver.env(),
+      POD_UID: uid,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    };
+    for (const service of ['database-migration', 'database-load', 'order-food'])
+      assert.equal((await runFixture(service, env)).code, 0);
+    await receiver.waitFor(
+      (spans) => spans.filter((s) => s.traceId === ids.traceId).length >= 4,
+      20_000,
+    );
+    const mine = receiver.spans.filter((s) => s.traceId === ids.traceId);
+    const roots = mine.filter((s) => s.name === 'pod start');
+    assert.equal(roots.length, 1, 'one root');
+    assert.equal(roots[0]!.serviceName, 'database-migration');
+    assert.equal(roots[0]!.spanId, ids.spanId);
+    assert.equal(roots[0]!.parentSpanId, '');
+    assert.equal(roots[0]!.attributes['k8s.pod.uid'], uid);
+    for (const service of ['database-migration', 'database-load', 'order-food']) {
+      const run = mine.find((s) => s.name === `${service} run`);
+      assert.ok(run, `${service} sent its span`);
+      assert.equal(run.serviceName, service);
+      assert.equal(run.parentSpanId, ids.spanId, `${service} hangs from the pod start`);
+    }
+  });
+
+  test('with TRACEPARENT the sender owns the parent: no pod start root, the same trace', async () => {
+    const traceId = `${process.pid.toString(16).padStart(8, '0')}${'c'.repeat(24)}`;
+    const traceparent = `00-${traceId}-${'d'.repeat(16)}-01`;
+    const env = { ...receiver.env(), TRACEPARENT: traceparent, POD_UID: 'some-pod' };
+    for (const service of ['database-migration', 'database-load'])
+      assert.equal((await runFixture(service, env)).code, 0);
+    await receiver.waitFor((spans) => spans.filter((s) => s.traceId === traceId).length >= 2);
+    const mine = receiver.spans.filter((s) => s.traceId === traceId);
+    assert.deepEqual(mine.map((s) => s.name).sort(), [
+      'database-load run',
+      'database-migration run',
+    ]);
+    for (const s of mine) assert.equal(s.parentSpanId, 'd'.repeat(16));
+  });
+
+  test('a failing program exits 1 after its spans reached the receiver', async () => {
+    const traceId = `${process.pid.toString(16).padStart(8, '0')}${'e'.repeat(24)}`;
+    const result = await runFixture('database-load', {
+      ...receiver.env(),
+      // The default delay: only the flush at exit can deliver the span in time.
+      OTEL_BSP_SCHEDULE_DELAY: '30000',
+      TRACEPARENT: `00-${traceId}-${'f'.repeat(16)}-01`,
+      FIXTURE_FAIL: '1',
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /database-load: error: the step failed/);
+    assert.ok(
+      receiver.spans.some((s) => s.traceId === traceId && s.name === 'database-load run'),
+      'the span arrived before the process exited',
+    );
+  });
+
+  test('a legacy Thrift JAEGER_ENDPOINT: one warning, no export, the program succeeds', async () => {
+    const result = await runFixture('database-migration', {
+      JAEGER_ENDPOINT: 'http://127.0.0.1:14268/api/traces',
+      POD_UID: 'thrift-pod',
+    });
+    assert.equal(result.code, 0);
+    const warnings = result.stderr.split('\n').filter((l) => l.includes('telemetry:'));
+    assert.equal(warnings.length, 1, result.stderr);
+    assert.match(warnings[0]!, /legacy Thrift collector.*trace export is off/);
+  });
+
+  test('with nothing listening at the endpoint the program still succeeds', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const result = await runFixture('database-migration', {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      POD_UID: 'no-collector',
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(
+      result.stderr.split('\n').filter((l) => l.includes('telemetry:')).length <= 1,
+      'an export failure is reported at most once',
+    );
+  });
+});
