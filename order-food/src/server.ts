@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+/**
+ * The order-food API process: telemetry first, configuration parsed once, then the server listens
+ * at once (/health answers) while the database is waited for in the background (/ready says 503
+ * until it answers at a supported schema version). SIGTERM turns /ready to 503, keeps serving for
+ * the drain delay, then closes connections and the pool and exits 0; a second signal exits at once.
+ */
+import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { runCli } from '@order-food/platform/cli';
+import { createDatabase, type Database } from '@order-food/platform/database';
+import { describeError } from '@order-food/platform/errors';
+import { createLogger, type Logger } from '@order-food/platform/logger';
+import { readSchemaVersion } from '@order-food/platform/schema';
+import { startTelemetry, startupContext } from '@order-food/platform/telemetry';
+import { waitForDatabase } from '@order-food/platform/wait-for-database';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from './app.js';
+import { type ApiConfig, parseApiConfig } from './config.js';
+import { printExamples } from './examples.js';
+import { Lifecycle } from './lifecycle.js';
+import { Metrics } from './metrics.js';
+import { type SetupMetrics, startSetupMetrics } from './setup-metrics.js';
+
+await startTelemetry('order-food');
+
+const tracer = trace.getTracer('order-food');
+let logger: Logger | undefined;
+
+const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+async function main(): Promise<number> {
+  const config = parseApiConfig();
+  const log = createLogger('order-food', config.logLevel);
+  logger = log;
+  if (config.jwt.isDevelopmentSecret) {
+    log.warn(
+      'JWT_SECRET is not set: tokens are signed with the fixed development secret (ENVIRONMENT=development); set JWT_SECRET anywhere else',
+    );
+  }
+
+  const parent = startupContext();
+  const startSpan = tracer.startSpan(
+    'order-food start',
+    { attributes: { 'db.target': config.database.kind, 'server.port': config.port } },
+    parent,
+  );
+  const startCtx = trace.setSpan(parent, startSpan);
+  let startEnded = false;
+  const endStart = (error?: unknown) => {
+    if (startEnded) return;
+    startEnded = true;
+    if (error) {
+      startSpan.recordException(error as Error);
+      startSpan.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+    }
+    startSpan.end();
+  };
+
+  const metrics = new Metrics({
+    version: config.serviceVersion,
+    revision: process.env.GIT_REVISION ?? 'unknown',
+  });
+  const lifecycle = new Lifecycle();
+  let db: Database;
+  let server: FastifyInstance;
+  try {
+    db = await context.with(startCtx, () =>
+      createDatabase(config.database, {
+        logger: log,
+        applicationName: 'order-food',
+        max: config.pool.max,
+        connectTimeoutMs: config.pool.connectTimeoutMs,
+        idleTimeoutMs: config.pool.idleTimeoutMs,
+        statementTimeoutMs: config.pool.statementTimeoutMs,
+        queryTimeoutMs: config.pool.queryTimeoutMs,
+        onQuery: metrics.queryObserver,
+      }),
+    );
+    server = await buildServer({ db, metrics, config, lifecycle, logger: log });
+  } catch (err) {
+    endStart(err);
+    throw err;
+  }
+
+  let setupMetrics: SetupMetrics | undefined;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  let stopping = false;
+
+  const shutdown = async (reason: string, code: number): Promise<void> => {
+    lifecycle.shuttingDown = true;
+    log.info(
+      { reason, drainDelayMs: config.shutdown.drainDelayMs },
+      'shutting down: /ready answers 503; serving on during the drain delay',
+    );
+    endStart(new Error(`shut down before ready: ${reason}`));
+    await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainDelayMs));
+    const bound = setTimeout(() => {
+      log.error(
+        { timeoutMs: config.shutdown.timeoutMs },
+        'shutdown did not finish within SHUTDOWN_TIMEOUT; exiting',
+      );
+      finish(1);
+    }, config.shutdown.timeoutMs);
+    bound.unref();
+    try {
+      // Waits for requests in flight, closes idle keep-alive connections, stops the menu listener.
+      await server.close();
+      setupMetrics?.stop();
+      await db.close();
+      log.info('shut down cleanly');
+      finish(code);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      finish(1);
+    } finally {
+      clearTimeout(bound);
+    }
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(signalExitCodes[signal] ?? 1);
+    }
+    stopping = true;
+    void shutdown(signal, 0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    await server.listen({ port: config.port, host: config.host });
+    startSpan.setAttribute('startup.listening', true);
+  } catch (err) {
+    endStart(err);
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+
+  void context.with(startCtx, () =>
+    becomeReady(config, db, server, lifecycle, log, startSpan).then(
+      () => {
+        endStart();
+        if (stopping) return;
+        setupMetrics = startSetupMetrics({ db, metrics, logger: log });
+        if (config.printExamples) void printExamples(db, server, config);
+      },
+      (err: unknown) => {
+        endStart(err);
+        if (stopping) return;
+        log.error({ error: describeError(err) }, 'cannot start: the database did not answer');
+        process.stderr.write(`order-food: error: ${describeError(err)}\n`);
+        stopping = true;
+        lifecycle.shuttingDown = true;
+        void server
+          .close()
+          .catch(() => undefined)
+          .then(() => db.close().catch(() => undefined))
+          .then(() => finish(1));
+      },
+    ),
+  );
+
+  return finished;
+}
+
+/**
+ * Waits for the database (bounded by DB_WAIT_TIMEOUT), starts the menu cache's listener, then
+ * waits until the schema is at a version this build supports: only then is the start complete.
+ */
+async function becomeReady(
+  config: ApiConfig,
+  db: Database,
+  server: FastifyInstance,
+  lifecycle: Lifecycle,
+  log: Logger,
+  span: Span,
+): Promise<void> {
+  const attempts = await waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger: log });
+  span.setAttribute('db.wait.attempts', attempts);
+  lifecycle.databaseReached = true;
+  await server.menuCache.start();
+  let warned = false;
+  for (;;) {
+    if (lifecycle.shuttingDown) return;
+    try {
+      const { version } = await readSchemaVersion(db);
+      if (version !== null && version >= config.minSchemaVersion) {
+        span.setAttribute('db.schema.version', version);
+        log.info(
+          { port: config.port, database: db.display, schemaVersion: version },
+          'order-food ready',
+        );
+        return;
+      }
+      if (!warned) {
+        log.warn(
+          { schemaVersion: version, required: config.minSchemaVersion },
+          'database schema is older than this build needs; /ready answers 503 until database-migration has run',
+        );
+        warned = true;
+      }
+    } catch (err) {
+      log.warn({ error: describeError(err) }, 'schema version check failed; retrying');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000).unref());
+  }
+}
+
+await runCli('order-food', main, () => logger);
