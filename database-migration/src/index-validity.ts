@@ -1,4 +1,4 @@
-import type { DbClient } from '@order-food/platform/database';
+import type { Queryable } from '@order-food/platform/database';
 import { OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
 
@@ -8,7 +8,7 @@ interface IndexState {
   valid: boolean;
 }
 
-async function indexState(client: DbClient, name: string): Promise<IndexState> {
+async function indexState(client: Queryable, name: string): Promise<IndexState> {
   const { rows } = await client.query<{ valid: boolean | null }>(
     'SELECT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)) AS valid',
     [name],
@@ -23,7 +23,7 @@ async function indexState(client: DbClient, name: string): Promise<IndexState> {
  * file is checked; a missing or invalid one fails the migration.
  */
 export async function verifyIndexes(
-  client: DbClient,
+  client: Queryable,
   names: readonly string[],
   fileName: string,
 ): Promise<void> {
@@ -46,7 +46,7 @@ export async function verifyIndexes(
  * runner is building them right now.
  */
 export async function dropInvalidIndexes(
-  client: DbClient,
+  client: Queryable,
   names: readonly string[],
   logger: Logger,
 ): Promise<void> {

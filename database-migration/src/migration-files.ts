@@ -27,7 +27,7 @@ export interface MigrationFile {
 
 const identifier = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
 const createIndex = new RegExp(
-  String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?!ON\b)(${identifier}(?:\.${identifier})?)?`,
+  String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?:((?!ON\b)${identifier}(?:\.${identifier})?)\s+)?ON\b`,
   'i',
 );
 
