@@ -1,8 +1,8 @@
 import type { Logger } from '@order-food/platform/logger';
 
 /**
- * Counts rows as they stream and logs one line at most every intervalMs: rows, rows/s and percent
- * of the rows the data set holds (known from the validation pass).
+ * Counts rows as they stream and logs one line at most every intervalMs (0: every 1000 rows): rows,
+ * rows/s and percent of the rows the file holds (known from the validation pass).
  */
 export class Progress {
   #done = 0;
@@ -22,8 +22,10 @@ export class Progress {
     return this.#done;
   }
 
-  add(n = 1): void {
-    this.#done += n;
+  /** Called per row; the clock is read once per 1000 rows. */
+  add(): void {
+    this.#done++;
+    if (this.#done % 1000 !== 0) return;
     const now = performance.now();
     if (now - this.#lastLog >= this.intervalMs && this.#done < this.total) {
       this.#lastLog = now;
