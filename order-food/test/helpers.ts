@@ -129,3 +129,48 @@ export async function openApp(tdb: TestDatabase, fixtures: Fixtures): Promise<Te
 }
 
 export const repoFile = (...parts: string[]) => join(import.meta.dirname, '..', '..', ...parts);
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
+  body: any;
+  text: string;
+}
+
+/** One request through inject(), with the body parsed when it is JSON. */
+export async function call(
+  server: FastifyInstance,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT',
+  url: string,
+  options: { headers?: Record<string, string>; body?: unknown; payload?: string } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  let payload: string | undefined = options.payload;
+  if (options.body !== undefined) {
+    payload = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const r = await server.inject({
+    method,
+    url,
+    headers,
+    ...(payload !== undefined ? { payload } : {}),
+  });
+  const type = String(r.headers['content-type'] ?? '');
+  return {
+    status: r.statusCode,
+    headers: r.headers,
+    body: type.includes('json') && r.body ? JSON.parse(r.body) : r.body,
+    text: r.body,
+  };
+}
+
+/** Asserts an RFC 9457 problem with this status. */
+export function assertProblem(answer: Answer, status: number): void {
+  assert.equal(answer.status, status, `expected ${status}, got ${answer.status}: ${answer.text}`);
+  assert.match(String(answer.headers['content-type']), /^application\/problem\+json/);
+  assert.equal(answer.body.status, status);
+  for (const field of ['type', 'title', 'detail', 'instance'])
+    assert.equal(typeof answer.body[field], 'string', `problem field ${field}`);
+}
