@@ -49,7 +49,7 @@ describe('docker-compose.yml', () => {
     const validate = ajv.compile(schema);
     assert.ok(validate(compose), ajv.errorsText(validate.errors));
     // And a mistake is caught: an unknown service key.
-    const broken = structuredClone(compose) as {
+    const broken = structuredClone(compose) as unknown as {
       services: Record<string, Record<string, unknown>>;
     };
     broken.services['order-food']!.depends = ['database-load'];
