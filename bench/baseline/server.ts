@@ -3,39 +3,34 @@
  * or plugins). It checks the bearer token with the same library and options as the API and runs
  * the same SQL, so the API's figures show what everything else it does costs.
  * Environment: DATABASE_URL, JWT_SECRET, PORT, HOST.
+ *
+ * One file with erasable TypeScript only, so plain Node runs it (type stripping) without a loader,
+ * as the API runs from its compiled dist/.
  */
 import { createVerifier } from 'fast-jwt';
 import Fastify from 'fastify';
 import pg from 'pg';
-import { listOrdersSql, listProductsSql, orderItemsSql } from './queries.js';
 
-const env = process.env;
-const secret = env.JWT_SECRET;
-if (!env.DATABASE_URL || !secret) {
-  process.stderr.write('bare server: DATABASE_URL and JWT_SECRET are required\n');
-  process.exit(2);
-}
+// The SQL of the API's two read paths, copied verbatim from order-food/src (order-repository.ts
+// listOrders + itemsOf, product-repository.ts listProducts) so the bare server does the same
+// database work. bench/test/baseline.test.ts checks they still match the API's source.
 
-const pool = new pg.Pool({
-  connectionString: env.DATABASE_URL,
-  max: 10,
-  types: {
-    getTypeParser(oid: number, format?: 'text' | 'binary') {
-      if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
-      return pg.types.getTypeParser(oid, format);
-    },
-  },
-});
+export const orderColumns = `id, user_id, status, total_cents, created_at, updated_at,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
 
-// The API's verifier options (order-food/src/token.ts).
-const verify = createVerifier({
-  key: secret,
-  algorithms: ['HS256'],
-  allowedIss: 'order-food',
-  allowedAud: 'order-food',
-  requiredClaims: ['sub', 'exp'],
-  cache: 1000,
-});
+/** A customer's orders, newest first: listOrders with userId and no cursor ($1 user, $2 limit+1). */
+export const listOrdersSql = `SELECT ${orderColumns} FROM orders WHERE user_id = $1
+     ORDER BY created_at DESC, id DESC LIMIT $2`;
+
+/** The lines of a page of orders: itemsOf. */
+export const orderItemsSql = `SELECT order_id, product_id, quantity, unit_price_cents FROM order_items
+     WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no`;
+
+export const productColumns =
+  'id, sku, name, description, category, price_cents, available, created_at, updated_at';
+
+/** The first page of the menu: listProducts with no filter ($1 limit+1). */
+export const listProductsSql = `SELECT ${productColumns} FROM products ORDER BY name, id LIMIT $1`;
 
 interface OrderRow {
   id: string;
@@ -70,75 +65,107 @@ const limitOf = (q: unknown) => {
   return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 20;
 };
 
-const app = Fastify({ logger: false });
-
-app.get('/health', async () => ({ status: 'ok' }));
-
-app.get('/api/orders', async (request, reply) => {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  let userId: string;
-  try {
-    userId = (verify(match?.[1] ?? '') as { sub: string }).sub;
-  } catch {
-    return reply.code(401).send({ title: 'Unauthorized' });
+async function main(): Promise<void> {
+  const env = process.env;
+  const secret = env.JWT_SECRET;
+  if (!env.DATABASE_URL || !secret) {
+    process.stderr.write('bare server: DATABASE_URL and JWT_SECRET are required\n');
+    process.exit(2);
   }
-  const limit = limitOf(request.query);
-  const { rows } = await pool.query<OrderRow>(listOrdersSql, [userId, limit + 1]);
-  const page = rows.slice(0, limit);
-  const ids = page.map((r) => r.id);
-  const items = new Map<string, ItemRow[]>(ids.map((id) => [id, []]));
-  if (ids.length > 0) {
-    const r = await pool.query<ItemRow>(orderItemsSql, [ids]);
-    for (const row of r.rows) items.get(row.order_id)?.push(row);
-  }
-  const last = page[page.length - 1];
-  return {
-    items: page.map((r) => ({
-      id: r.id,
-      userId: r.user_id,
-      status: r.status,
-      totalCents: Number(r.total_cents),
-      items: (items.get(r.id) ?? []).map((i) => ({
-        productId: i.product_id,
-        quantity: i.quantity,
-        unitPriceCents: i.unit_price_cents,
+
+  const pool = new pg.Pool({
+    connectionString: env.DATABASE_URL,
+    max: 10,
+    types: {
+      getTypeParser(oid: number, format?: 'text' | 'binary') {
+        if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
+        return pg.types.getTypeParser(oid, format);
+      },
+    },
+  });
+
+  // The API's verifier options (order-food/src/token.ts).
+  const verify = createVerifier({
+    key: secret,
+    algorithms: ['HS256'],
+    allowedIss: 'order-food',
+    allowedAud: 'order-food',
+    requiredClaims: ['sub', 'exp'],
+    cache: 1000,
+  });
+
+  const app = Fastify({ logger: false });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  app.get('/api/orders', async (request, reply) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    let userId: string;
+    try {
+      userId = (verify(match?.[1] ?? '') as { sub: string }).sub;
+    } catch {
+      return reply.code(401).send({ title: 'Unauthorized' });
+    }
+    const limit = limitOf(request.query);
+    const { rows } = await pool.query<OrderRow>(listOrdersSql, [userId, limit + 1]);
+    const page = rows.slice(0, limit);
+    const ids = page.map((r) => r.id);
+    const items = new Map<string, ItemRow[]>(ids.map((id) => [id, []]));
+    if (ids.length > 0) {
+      const r = await pool.query<ItemRow>(orderItemsSql, [ids]);
+      for (const row of r.rows) items.get(row.order_id)?.push(row);
+    }
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({
+        id: r.id,
+        userId: r.user_id,
+        status: r.status,
+        totalCents: Number(r.total_cents),
+        items: (items.get(r.id) ?? []).map((i) => ({
+          productId: i.product_id,
+          quantity: i.quantity,
+          unitPriceCents: i.unit_price_cents,
+        })),
+        createdAt: r.created_at.toISOString(),
+        updatedAt: r.updated_at.toISOString(),
       })),
-      createdAt: r.created_at.toISOString(),
-      updatedAt: r.updated_at.toISOString(),
-    })),
-    nextCursor:
-      rows.length > limit && last ? cursor({ k: 'o', t: last.position, i: last.id }) : null,
+      nextCursor:
+        rows.length > limit && last ? cursor({ k: 'o', t: last.position, i: last.id }) : null,
+    };
+  });
+
+  app.get('/api/products', async (request) => {
+    const limit = limitOf(request.query);
+    const { rows } = await pool.query<ProductRow>(listProductsSql, [limit + 1]);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({
+        id: r.id,
+        sku: r.sku,
+        name: r.name,
+        description: r.description,
+        category: r.category,
+        priceCents: r.price_cents,
+        available: r.available,
+        createdAt: r.created_at.toISOString(),
+        updatedAt: r.updated_at.toISOString(),
+      })),
+      nextCursor: rows.length > limit && last ? cursor({ k: 'p', n: last.name, i: last.id }) : null,
+    };
+  });
+
+  const close = () => {
+    app.close().then(
+      () => pool.end().then(() => process.exit(0)),
+      () => process.exit(1),
+    );
   };
-});
+  process.on('SIGTERM', close);
+  process.on('SIGINT', close);
 
-app.get('/api/products', async (request) => {
-  const limit = limitOf(request.query);
-  const { rows } = await pool.query<ProductRow>(listProductsSql, [limit + 1]);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map((r) => ({
-      id: r.id,
-      sku: r.sku,
-      name: r.name,
-      description: r.description,
-      category: r.category,
-      priceCents: r.price_cents,
-      available: r.available,
-      createdAt: r.created_at.toISOString(),
-      updatedAt: r.updated_at.toISOString(),
-    })),
-    nextCursor: rows.length > limit && last ? cursor({ k: 'p', n: last.name, i: last.id }) : null,
-  };
-});
+  await app.listen({ port: Number(env.PORT ?? 8081), host: env.HOST ?? '127.0.0.1' });
+}
 
-const close = () => {
-  app.close().then(
-    () => pool.end().then(() => process.exit(0)),
-    () => process.exit(1),
-  );
-};
-process.on('SIGTERM', close);
-process.on('SIGINT', close);
-
-await app.listen({ port: Number(env.PORT ?? 8081), host: env.HOST ?? '127.0.0.1' });
+if (import.meta.main) await main();

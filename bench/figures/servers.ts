@@ -1,17 +1,20 @@
+import { runMode } from '../lib/build.js';
 import type { BenchContext } from '../lib/context.js';
 import { programEntry, type RunningServer, startServer } from '../lib/processes.js';
 import { apiEnv } from '../lib/setup.js';
 
-export function startApi(
+/** The API as the image runs it: compiled dist/ when it builds, else from source through tsx. */
+export async function startApi(
   ctx: BenchContext,
   name: string,
   url: string,
   overrides: Record<string, string | undefined> = {},
   readyPath = '/ready',
 ): Promise<RunningServer> {
+  const { mode } = await runMode(ctx);
   return startServer({
     name,
-    entry: programEntry('order-food', 'source'),
+    entry: programEntry('order-food', mode),
     env: apiEnv(ctx, url, overrides),
     core: ctx.serverCore,
     logFile: ctx.logFile(name),
@@ -19,10 +22,13 @@ export function startApi(
   });
 }
 
-export function startBare(ctx: BenchContext, url: string): Promise<RunningServer> {
+/** The bare server, without a loader when the API runs compiled (so neither carries tsx). */
+export async function startBare(ctx: BenchContext, url: string): Promise<RunningServer> {
+  const { mode } = await runMode(ctx);
   return startServer({
     name: 'bare',
     entry: 'bench/baseline/server.ts',
+    typescript: mode === 'dist' ? 'strip' : 'tsx',
     env: { DATABASE_URL: url, JWT_SECRET: ctx.jwtSecret, NODE_ENV: 'production' },
     core: ctx.serverCore,
     logFile: ctx.logFile('bare'),

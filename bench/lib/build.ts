@@ -34,11 +34,13 @@ export function distIsFresh(): boolean {
 /**
  * The start-up figures measure what the images run: the compiled dist/ (no TypeScript loader).
  * Builds it (npm run build) when it is missing or older than the sources; falls back to running
- * from source, and says so, if the build fails.
+ * from source, and says so, if the build fails (or, in a quick run, instead of building).
  */
 export function runMode(ctx: BenchContext): Promise<{ mode: RunMode; note: string }> {
   return ctx.once('run-mode', async () => {
     if (distIsFresh()) return { mode: 'dist' as const, note: 'compiled dist/ (up to date)' };
+    if (ctx.quick)
+      return { mode: 'source' as const, note: 'source through tsx (quick run: dist/ is stale)' };
     ctx.log('dist/ is missing or stale: npm run build');
     try {
       await run('npm', ['run', 'build'], { cwd: repoRoot, timeout: 300_000 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { serverVersion } from './db.js';
 import { clockTicks } from './proc.js';
@@ -21,7 +21,7 @@ export async function machineInfo(
 ): Promise<Record<string, unknown>> {
   return {
     date: new Date().toISOString(),
-    cores: availableParallelism(),
+    cores: cpus().length,
     cpu: cpus()[0]?.model ?? 'unknown',
     memoryMb: Math.round(totalmem() / 2 ** 20),
     kernel: release(),

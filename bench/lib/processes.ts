@@ -19,10 +19,15 @@ export const programs = {
 export type ProgramName = keyof typeof programs;
 export type RunMode = 'source' | 'dist';
 
-/** Node arguments for an entry file: TypeScript runs through tsx, JavaScript as is. */
-export function entryArgs(entry: string): string[] {
+/**
+ * Node arguments for an entry file: JavaScript as is; TypeScript through tsx (the workspaces'
+ * sources, which import each other through the "source" condition), or with 'strip' through
+ * Node's own type stripping (a self-contained file: no loader left running).
+ */
+export function entryArgs(entry: string, typescript: 'tsx' | 'strip' = 'tsx'): string[] {
   const file = join(repoRoot, entry);
-  return entry.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', file] : [file];
+  if (!entry.endsWith('.ts') || typescript === 'strip') return [file];
+  return ['--conditions=source', '--import', 'tsx', file];
 }
 
 export function programEntry(name: ProgramName, mode: RunMode): string {
@@ -56,6 +61,7 @@ export interface SpawnOptions {
   entry?: string;
   /** Or any other command and its arguments (psql). */
   command?: string[];
+  typescript?: 'tsx' | 'strip';
   args?: string[];
   env?: Record<string, string | undefined>;
   /** Core to pin to, or undefined for no pinning. */
@@ -84,7 +90,7 @@ export function spawnPinned(options: SpawnOptions): ChildProcess {
     : [
         process.execPath,
         ...(options.nodeOptions ?? []),
-        ...entryArgs(options.entry ?? ''),
+        ...entryArgs(options.entry ?? '', options.typescript),
         ...(options.args ?? []),
       ];
   const fd = openSync(options.logFile, 'a');

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runMode } from './build.js';
 import type { BenchContext } from './context.js';
 import { query } from './db.js';
 import { childEnv, entryArgs, programEntry, repoRoot, runOk } from './processes.js';
@@ -19,8 +20,9 @@ export interface DataSetSize {
 const quiet = { OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', DB_WAIT_TIMEOUT: '10' };
 
 export async function migrate(ctx: BenchContext, url: string, label: string): Promise<void> {
+  const { mode } = await runMode(ctx);
   await runOk('database-migration', {
-    entry: programEntry('database-migration', 'source'),
+    entry: programEntry('database-migration', mode),
     args: ['migrate'],
     env: { ...quiet, DATABASE_URL: url },
     core: ctx.serverCore,
@@ -31,12 +33,10 @@ export async function migrate(ctx: BenchContext, url: string, label: string): Pr
 
 /** A hash of the generator's source: a cached data set is reused only if made by the same code. */
 function generatorVersion(): string {
-  const dir = join(repoRoot, 'database-load', 'src');
-  const h = createHash('sha256');
-  for (const f of readdirSync(dir).sort()) {
-    if (f.endsWith('.ts')) h.update(f).update(readFileSync(join(dir, f)));
-  }
-  return h.digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(readFileSync(join(repoRoot, 'database-load', 'src', 'generate.ts')))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**
@@ -82,8 +82,9 @@ export async function load(
   label: string,
   extraEnv: Record<string, string> = {},
 ) {
+  const { mode } = await runMode(ctx);
   return runOk('database-load', {
-    entry: programEntry('database-load', 'source'),
+    entry: programEntry('database-load', mode),
     args: ['load', '--dir', dir],
     env: { ...quiet, DATABASE_URL: url, ...extraEnv },
     core: ctx.serverCore,

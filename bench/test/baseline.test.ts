@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Queryable } from '@order-food/platform/database';
 import { listOrders } from '../../order-food/src/order-repository.js';
 import { listProducts } from '../../order-food/src/product-repository.js';
-import { listOrdersSql, listProductsSql, orderItemsSql } from '../baseline/queries.js';
+import { listOrdersSql, listProductsSql, orderItemsSql } from '../baseline/server.js';
 
 /** Records the SQL the API's repository functions send, answering with canned rows. */
 function recorder(answers: Record<string, unknown>[][]): { db: Queryable; sent: string[] } {
