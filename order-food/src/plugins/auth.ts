@@ -6,9 +6,9 @@ import { createTokenService, type Principal, type TokenService } from '../token.
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService;
-    /** preHandler: a valid bearer token is required. */
+    /** onRequest hook: a valid bearer token is required (checked before the body is read). */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-    /** preHandler: a valid bearer token of an admin is required. */
+    /** onRequest hook: a valid bearer token of an admin is required. */
     requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
   interface FastifyRequest {

@@ -57,7 +57,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
   app.post(
     '/api/orders',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'Place an order for the caller; prices come from the menu at order time',
         tags: ['orders'],
@@ -140,7 +140,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
   app.get(
     '/api/orders',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: "The caller's orders, newest first (admins: all orders)",
         tags: ['orders'],
@@ -164,7 +164,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
   app.get(
     '/api/orders/:id',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'One order (its owner or an admin)',
         tags: ['orders'],
@@ -186,7 +186,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
   app.post(
     '/api/orders/:id/cancel',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'Cancel an order while it is pending or confirmed (its owner or an admin)',
         tags: ['orders'],
@@ -213,7 +213,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
   app.patch(
     '/api/orders/:id/status',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary:
           'Move an order on (admin): pending → confirmed → preparing → out_for_delivery → delivered; cancelled from pending or confirmed',

@@ -131,7 +131,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
   app.post(
     '/api/products',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary: 'Add a product (admin)',
         tags: ['menu'],
@@ -150,7 +150,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
   app.patch(
     '/api/products/:id',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary: 'Change a product (admin)',
         tags: ['menu'],
@@ -175,7 +175,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
   app.delete(
     '/api/products/:id',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary:
           'Withdraw a product from the menu (admin): marks it unavailable, past orders keep it',

@@ -16,7 +16,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
   app.get(
     '/api/users/me',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'The caller',
         tags: ['users'],
@@ -35,7 +35,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
   app.get(
     '/api/users/:id',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         summary: 'One user (the caller, or any user for admins)',
         tags: ['users'],
@@ -59,7 +59,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
   app.post(
     '/api/users',
     {
-      preHandler: app.requireAdmin,
+      onRequest: app.requireAdmin,
       schema: {
         summary: 'Create a user (admin)',
         tags: ['users'],
