@@ -145,6 +145,7 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
   const client = await db.connect();
   let broken: Error | undefined;
   let unlock: (() => Promise<void>) | undefined;
+  let failure: unknown;
   try {
     unlock = await acquireLoadLock(client, { timeoutMs: options.lockTimeoutMs, logger });
     // Another pod may have loaded it while this one waited for the lock.
@@ -156,22 +157,12 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     try {
       await client.query('BEGIN');
       counts = await loadInTransaction(client, summary, options);
-      const e = entry('loaded', counts);
-      historyId = await recordRun(client, e);
+      historyId = await recordRun(client, entry('loaded', counts));
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackErr: Error) => {
         broken = rollbackErr;
       });
-      if (!broken) {
-        await recordRun(client, entry('failed', emptyCounts(), describeError(err))).catch(
-          (historyErr: Error) =>
-            logger.warn(
-              { err: { message: historyErr.message } },
-              'could not record the failed run',
-            ),
-        );
-      }
       throw err;
     }
     const durationMs = performance.now() - t0;
@@ -190,8 +181,8 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
       historyId,
     };
   } catch (err) {
-    if (!broken && err instanceof Error && (err as { code?: string }).code?.startsWith('08'))
-      broken = err;
+    failure = err;
+    if (!broken && (err as { code?: string }).code?.startsWith('08')) broken = err as Error;
     throw err;
   } finally {
     if (unlock && !broken)
@@ -199,6 +190,14 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
         broken = err;
       });
     client.release(broken ?? false);
+    // After release: on PGlite the pool is this one connection.
+    if (failure !== undefined) {
+      activeSpan?.setAttribute('data.outcome', 'failed');
+      await recordRun(db, entry('failed', emptyCounts(), describeError(failure))).catch(
+        (err: Error) =>
+          logger.warn({ err: { message: err.message } }, 'could not record the failed run'),
+      );
+    }
   }
 }
 
