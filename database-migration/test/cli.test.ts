@@ -38,7 +38,7 @@ test('bad usage or configuration exits 2 with one line naming the problem', asyn
     ],
   ];
   const results = await Promise.all(
-    cases.map(([args, env]) => runMigration(nowhere, args, env, 60_000)),
+    cases.map(([args, env]) => runMigration(nowhere, args, env, 300_000)),
   );
   for (const [i, [args, , message]] of cases.entries()) {
     const r = results[i]!;

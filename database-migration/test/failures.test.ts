@@ -99,6 +99,7 @@ test('a failing migration is rolled back, recorded and reported; the fixed file 
 });
 
 test('an applied file that was edited stops the run, naming the file', async () => {
+  db = await freshDatabase();
   const dir = copy();
   const first = await runMigration(db, ['--dir', dir]);
   assert.equal(first.code, 0, explain(first));

@@ -32,7 +32,7 @@ export function runMigration(
   db: TestDatabase | string,
   args: string[] = [],
   env: Record<string, string | undefined> = {},
-  timeoutMs = 120_000,
+  timeoutMs = 300_000,
 ): Promise<ProgramResult> {
   return runProgram('database-migration', args, {
     env: { DATABASE_URL: typeof db === 'string' ? db : db.url, DB_WAIT_TIMEOUT: '20', ...env },

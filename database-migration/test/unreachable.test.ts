@@ -18,7 +18,7 @@ test('an unreachable database is retried until DB_WAIT_TIMEOUT, then exit 1 with
     `postgres://postgres@127.0.0.1:${port}/order_food`,
     [],
     { DB_WAIT_TIMEOUT: '3' },
-    60_000,
+    120_000,
   );
   assert.equal(r.signal, null, explain(r));
   assert.equal(r.code, 1, explain(r));
