@@ -31,7 +31,7 @@ esac`,
   docker: `case "$1" in
   image) echo "sha256:\${STUB_IMAGE_ID:-1111}-\${!#}" ;;
 esac`,
-  helm: 'exit "${STUB_HELM_EXIT:-0}"',
+  helm: `exit "\${STUB_HELM_EXIT:-0}"`,
   kubectl: 'echo "NAME                         READY   STATUS    RESTARTS   AGE"',
 };
 
