@@ -20,6 +20,7 @@ import { BenchContext } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
 import { OtlpSink } from './lib/otlp-sink.js';
 import { canPin, pinSelf, repoRoot } from './lib/processes.js';
+import { performanceSection, replaceSection } from './lib/readme.js';
 import {
   catalog,
   type Figure,
@@ -57,6 +58,8 @@ const usage = `usage: npm run bench [-- --quick] [-- --only ID[,ID…]] [-- --ou
   --out DIR    where latest.md and latest.json go (default: bench/results for a full run,
                the run directory under bench/results/tmp otherwise)
   --keep       keep the bench databases (dropped by default)
+  --profile    servers write a .cpuprofile into the run directory (read it with
+               bench/profile-summary.ts); profiled figures cost more and are not comparable
 figures: ${catalog.map((s) => s.id).join(', ')}`;
 
 async function main(): Promise<number> {
@@ -66,6 +69,7 @@ async function main(): Promise<number> {
       only: { type: 'string', multiple: true },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -78,14 +82,19 @@ async function main(): Promise<number> {
   const only = values.only?.flatMap((o) => o.split(',')).filter(Boolean);
   const selected = selectFigures(only);
   const groups = [...new Set(selected.map((s) => s.group))];
-  const complete = selected.length === catalog.length;
+  const complete = selected.length === catalog.length && !values.profile;
 
   const cores = availableParallelism();
   const pinned = canPin(cores);
   // The load client (this process, the OTLP sink) on core 1; servers and programs on core 0.
   if (pinned) pinSelf(1);
   const sink = await new OtlpSink().start();
-  const ctx = new BenchContext({ quick, sink, serverCore: pinned ? 0 : undefined });
+  const ctx = new BenchContext({
+    quick,
+    profile: values.profile,
+    sink,
+    serverCore: pinned ? 0 : undefined,
+  });
   const outDir =
     values.out ?? (complete && !quick ? join(repoRoot, 'bench', 'results') : ctx.runDir);
   ctx.log(
@@ -145,6 +154,14 @@ async function main(): Promise<number> {
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'latest.md'), renderMarkdown(results, sections));
   ctx.log(`wrote ${join(outDir, 'latest.md')} and latest.json in ${machine.totalSeconds} s`);
+  if (complete && !quick && values.out === undefined) {
+    const readme = join(repoRoot, 'README.md');
+    writeFileSync(
+      readme,
+      replaceSection(readFileSync(readme, 'utf8'), performanceSection(figures, machine)),
+    );
+    ctx.log('updated the Performance section of README.md');
+  }
   process.stdout.write(`${markdownTable(figures)}\n`);
   return failures === 0 ? 0 : 1;
 }

@@ -18,6 +18,7 @@ export async function startApi(
     env: apiEnv(ctx, url, overrides),
     core: ctx.serverCore,
     logFile: ctx.logFile(name),
+    nodeOptions: ctx.nodeOptions(name),
     readyPath,
   });
 }
@@ -32,6 +33,7 @@ export async function startBare(ctx: BenchContext, url: string): Promise<Running
     env: { DATABASE_URL: url, JWT_SECRET: ctx.jwtSecret, NODE_ENV: 'production' },
     core: ctx.serverCore,
     logFile: ctx.logFile('bare'),
+    nodeOptions: ctx.nodeOptions('bare'),
   });
 }
 

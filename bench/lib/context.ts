@@ -49,6 +49,8 @@ export const scales: Record<'full' | 'quick', Scale> = {
 
 export class BenchContext {
   readonly quick: boolean;
+  /** Servers write a .cpuprofile into runDir when they stop (figures then cost more). */
+  readonly profile: boolean;
   readonly scale: Scale;
   readonly runDir: string;
   readonly sink: OtlpSink;
@@ -60,8 +62,14 @@ export class BenchContext {
   #seq = 0;
   readonly #memo = new Map<string, Promise<unknown>>();
 
-  constructor(options: { quick: boolean; sink: OtlpSink; serverCore: number | undefined }) {
+  constructor(options: {
+    quick: boolean;
+    profile?: boolean;
+    sink: OtlpSink;
+    serverCore: number | undefined;
+  }) {
     this.quick = options.quick;
+    this.profile = options.profile ?? false;
     this.scale = scales[options.quick ? 'quick' : 'full'];
     this.sink = options.sink;
     this.serverCore = options.serverCore;
@@ -76,6 +84,13 @@ export class BenchContext {
 
   logFile(name: string): string {
     return join(this.runDir, `${name}.log`);
+  }
+
+  /** Node options for a server: a CPU profile named after it when --profile is on. */
+  nodeOptions(name: string): string[] {
+    return this.profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${this.runDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
   }
 
   /** A fresh database of the bench's own, dropped at the end of the run. */

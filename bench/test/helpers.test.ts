@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { copyValue, psqlCopyArgs } from '../lib/copy-files.js';
 import { cpuMicros, parseProcStat, parseProcStatus } from '../lib/proc.js';
 import { countSpansJson, countSpansProtobuf } from '../lib/protobuf.js';
+import { performanceSection, replaceSection } from '../lib/readme.js';
 import { catalog, figure, markdownTable, selectFigures } from '../lib/report.js';
 import { median, percentile } from '../lib/stats.js';
 
@@ -168,5 +169,41 @@ describe('psql \\copy baseline files', () => {
       ['products', 'users', 'orders', 'order_items'],
     );
     assert.match(copies[3]!, /FROM '\/data\/order_items\.copy'$/);
+  });
+});
+
+describe('README Performance section', () => {
+  const section = '## Performance\n\nnew table\n';
+
+  test('replaces the section up to the next heading and leaves the rest alone', () => {
+    const readme = '# t\n\nintro\n\n## Performance\n\nold\n\n## Layout\n\nx\n';
+    assert.equal(
+      replaceSection(readme, section),
+      '# t\n\nintro\n\n## Performance\n\nnew table\n\n## Layout\n\nx\n',
+    );
+  });
+
+  test('replaces a last section', () => {
+    assert.equal(
+      replaceSection('# t\n\n## Performance\n\nold\n', section),
+      '# t\n\n## Performance\n\nnew table\n',
+    );
+  });
+
+  test('appends the section when there is none', () => {
+    assert.equal(
+      replaceSection('# t\n\n## Layout\n', section),
+      '# t\n\n## Layout\n\n## Performance\n\nnew table\n',
+    );
+  });
+
+  test('the section carries the table of figures', () => {
+    const s = performanceSection([figure('load_rerun_ms', 42)], {
+      date: '2026-11-24T05:00:00Z',
+      cores: 2,
+    });
+    assert.match(s, /^## Performance\n/);
+    assert.match(s, /`load_rerun_ms` \| 42/);
+    assert.match(s, /2026-11-24, 2 cores/);
   });
 });
