@@ -150,8 +150,9 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     context.with(ctx, next);
   });
 
-  // Body parsing runs in the socket's async context, not the request's: enter it again before
-  // validation and the handler, as @fastify/request-context does.
+  // Before Node 24 (AsyncLocalStorage on async_hooks), body parsing runs in the socket's async
+  // context, not the request's: enter it again before validation and the handler, as
+  // @fastify/request-context does. On Node 24 this is a no-op.
   fastify.addHook('preValidation', (request, _reply, next) => {
     const state = states.get(request);
     if (state) context.with(state.ctx, next);
@@ -166,7 +167,11 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
 
   fastify.addHook('onResponse', (request, reply, next) => {
     finish(request, reply, false);
-    next();
+    // Likewise for the response's 'finish' event: the onResponse hooks after this one (the
+    // request log line) get the span's ids on every supported Node.
+    const state = states.get(request);
+    if (state) context.with(state.ctx, next);
+    else next();
   });
 
   fastify.addHook('onRequestAbort', (request, next) => {

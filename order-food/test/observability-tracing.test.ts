@@ -4,7 +4,7 @@ import { trace } from '@opentelemetry/api';
 import { createLogger } from '@order-food/platform/logger';
 import { shutdownTelemetry, startTelemetry } from '@order-food/platform/telemetry';
 import { OtlpReceiver } from '@order-food/platform/testing/otlp-receiver';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Metrics } from '../src/metrics.js';
 import { tracing } from '../src/tracing.js';
 
@@ -27,13 +27,18 @@ before(async () => {
   });
   app = Fastify({ loggerInstance: logger }) as unknown as FastifyInstance;
   await app.register(tracing, { metrics });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ status: reply.statusCode }, 'request completed');
+  });
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/metrics', async () => 'x');
-  app.get('/api/things/:id', async (request) => {
+  const thing = async (request: FastifyRequest) => {
     request.log.info('reading a thing');
     const { id } = request.params as { id: string };
     return { id };
-  });
+  };
+  app.get('/api/things/:id', thing);
+  app.post('/api/things/:id', thing);
   app.post('/api/things', async (request) => {
     // A span made in the handler after the body was parsed must hang from the server span.
     const span = childTracer.startSpan('place thing');
@@ -88,6 +93,28 @@ test('a server span per request, named by route template, child of the incoming 
   assert.ok(line, 'the handler logged');
   assert.equal(line.trace_id, traceId);
   assert.equal(line.span_id, span.spanId);
+  const completed = logLines.find((l) => l.msg === 'request completed' && l.status === 200);
+  assert.ok(completed, 'an onResponse hook logged');
+  assert.equal(completed.trace_id, traceId, 'the request line leads to the trace');
+});
+
+test('over a real connection, the request log line written after the response has the ids', async () => {
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const traceId = '1af7651916cd43dd8448eb211c80319d';
+  const res = await fetch(`${address}/api/things/7`, {
+    method: 'POST',
+    headers: {
+      traceparent: `00-${traceId}-b7ad6b7169203331-01`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ big: 'x'.repeat(100_000) }),
+  });
+  assert.equal(res.status, 200);
+  await res.text();
+  const completed = logLines.find((l) => l.msg === 'request completed' && l.trace_id === traceId);
+  assert.ok(completed, 'the request line carries the trace id');
+  const handled = logLines.find((l) => l.msg === 'reading a thing' && l.trace_id === traceId);
+  assert.ok(handled, 'the handler ran in the span context after a streamed body');
 });
 
 test('the handler runs in the server span context also after the body is parsed', async () => {
