@@ -77,6 +77,8 @@ async function main(): Promise<number> {
       }),
     );
     server = await buildServer({ db, metrics, config, lifecycle, logger: log });
+    // The pool's size too, for the saturation panel (only a pg pool has one).
+    if (db.kind === 'postgres') metrics.watchPool(() => db.stats(), config.pool.max);
   } catch (err) {
     endStart(err);
     throw err;

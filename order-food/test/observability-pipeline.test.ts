@@ -308,6 +308,7 @@ describe('the pod start as three processes, one trace', () => {
       /^orderfood_setup_step_success\{step="database-load"\} 1$/m,
       /^orderfood_dataset_info\{hash="[0-9a-f]{64}"\} 1$/m,
       /^db_client_connections\{state="idle"\} \d+$/m,
+      /^db_client_connections_max [1-9]\d*$/m,
     ])
       assert.match(metricsText, series);
     assert.doesNotMatch(metricsText, /route="\/(metrics|health|ready)"/);
