@@ -59,6 +59,11 @@ export const app = fp<AppOptions>(
     fastify.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
+    // From the first shutdown signal on, every response closes its connection: clients reconnect
+    // (to another replica) and keep-alive connections cannot hold the close open.
+    fastify.addHook('onSend', async (_request, reply) => {
+      if (lifecycle.shuttingDown) reply.header('connection', 'close');
+    });
     // One line per request (Fastify's own two are disabled); probes only at debug level.
     fastify.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url;
