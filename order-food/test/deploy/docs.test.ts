@@ -347,7 +347,7 @@ describe('deployment docs', () => {
       'curl http://localhost:8080/healthz',
       'kubectl apply -f order-food.yaml',
     ]) {
-      assert.throws(() => check(bad), undefined, bad);
+      assert.throws(() => check(bad), Error, bad);
     }
   });
 });
