@@ -187,6 +187,17 @@ function createPostgres(
     };
   };
 
+  // pg-pool hands a client over in a callback; its promise form resolves a tick later, and an error
+  // the server sends in between (pg_terminate_backend, a restart) would find no listener and crash
+  // the process. The callback form lets wrap() attach its listener at once.
+  const checkout = (): Promise<DbClient> =>
+    new Promise((resolve, reject) => {
+      pool.connect((err, client) => {
+        if (err || !client) reject(err ?? new Error('no database connection'));
+        else resolve(wrap(client));
+      });
+    });
+
   return {
     kind: 'postgres',
     display: target.display,
@@ -199,11 +210,9 @@ function createPostgres(
       traced(spanTarget, sql, onQuery, async () => {
         await pool.query(sql);
       }),
-    async connect() {
-      return wrap(await pool.connect());
-    },
+    connect: checkout,
     async transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T> {
-      const client = wrap(await pool.connect());
+      const client = await checkout();
       try {
         await client.query('BEGIN');
         const result = await fn(client);
