@@ -31,6 +31,8 @@ function traceMixin(): Record<string, string> {
   const span = trace.getActiveSpan();
   if (!span) return {};
   const ctx = span.spanContext();
+  // With the SDK disabled every span carries all-zero ids: they would lead nowhere.
+  if (!trace.isSpanContextValid(ctx)) return {};
   return { trace_id: ctx.traceId, span_id: ctx.spanId };
 }
 
