@@ -19,7 +19,9 @@ let reachable: Promise<boolean> | undefined;
 /** Whether the test PostgreSQL answers; with CI=true its absence is a failure, not a fallback. */
 export function postgresAvailable(): Promise<boolean> {
   reachable ??= (async () => {
-    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+    // A server that is there answers at once even on a loaded machine; give it time rather than
+    // silently switching a file to PGlite (or failing it under CI=true).
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 15_000 });
     try {
       await client.connect();
       await client.end();
