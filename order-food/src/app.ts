@@ -15,6 +15,7 @@ import auth from './plugins/auth.js';
 import { docs, openapi } from './plugins/docs.js';
 import errors from './plugins/errors.js';
 import health from './plugins/health.js';
+import { HttpProblem } from './problem.js';
 import orderRoutes from './routes/orders.js';
 import productRoutes from './routes/products.js';
 import userRoutes from './routes/users.js';
@@ -58,6 +59,10 @@ export const app = fp<AppOptions>(
 
     fastify.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
+      if (lifecycle.closing)
+        throw new HttpProblem(503, 'shutting down; retry on another replica', {
+          headers: { 'retry-after': '1' },
+        });
     });
     // From the first shutdown signal on, every response closes its connection: clients reconnect
     // (to another replica) and keep-alive connections cannot hold the close open.
@@ -122,7 +127,8 @@ export function serverOptions(
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // Requests that arrive while closing get our own 503 problem (see the onRequest hook).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: {

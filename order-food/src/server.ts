@@ -107,6 +107,7 @@ async function main(): Promise<number> {
       finish(1);
     }, config.shutdown.timeoutMs);
     bound.unref();
+    lifecycle.closing = true;
     try {
       // Waits for requests in flight, closes idle keep-alive connections, stops the menu listener.
       await server.close();

@@ -263,7 +263,13 @@ describe('without a database', () => {
         assert.doesNotMatch(r.text, /ECONNREFUSED|127\.0\.0\.1|at \w+ \(/);
       }
       lifecycle.shuttingDown = true;
-      assert.equal((await call(server, 'GET', '/ready')).body.detail, 'shutting down');
+      const draining = await call(server, 'GET', '/ready');
+      assert.equal(draining.body.detail, 'shutting down');
+      assert.equal(draining.headers.connection, 'close');
+      lifecycle.closing = true;
+      const closing = await call(server, 'GET', '/health');
+      assertProblem(closing, 503);
+      assert.equal(closing.headers['retry-after'], '1');
     } finally {
       await server.close();
       await db.close();
