@@ -1,6 +1,6 @@
 import { parseArgs } from '@order-food/platform/cli';
 import { createDatabase, type Database } from '@order-food/platform/database';
-import { OperationalError, UsageError } from '@order-food/platform/errors';
+import { UsageError } from '@order-food/platform/errors';
 import { createLogger, type Logger } from '@order-food/platform/logger';
 import { startupContext } from '@order-food/platform/telemetry';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
@@ -83,7 +83,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
       async () => {
         const files = await loadMigrations(config.migrationsDir);
         await waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger });
-        if (command === 'status') return status(db, config, files, Boolean(args.flags.json), io);
+        if (command === 'status') return status(db, files, Boolean(args.flags.json), io);
         return validate(db, config, files, io);
       },
       startupContext(),
@@ -95,7 +95,6 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
 
 async function status(
   db: Database,
-  _config: MigrationConfig,
   files: Awaited<ReturnType<typeof loadMigrations>>,
   json: boolean,
   io: CommandIo,
@@ -114,13 +113,7 @@ async function validate(
   io: CommandIo,
 ): Promise<number> {
   const entries = await readPlan(db, files);
-  try {
-    assertConsistent(entries, config.migrationsDir);
-  } catch (err) {
-    throw new OperationalError(
-      (err as Error).message.replace(/^refusing to migrate: /, 'invalid: '),
-    );
-  }
+  assertConsistent(entries, config.migrationsDir, 'invalid');
   const applied = entries.filter((e) => e.state === 'applied').length;
   io.stdout.write(
     `ok: ${files.length} migration file(s) in ${config.migrationsDir}, ${applied} applied, ${files.length - applied} pending\n`,

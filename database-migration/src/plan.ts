@@ -50,7 +50,11 @@ export function fileNameOf(version: number, name: string): string {
  * Throws, naming every file, when applied migrations no longer match the directory: running on
  * would leave a schema nobody can rebuild from the files.
  */
-export function assertConsistent(entries: readonly PlanEntry[], dir: string): void {
+export function assertConsistent(
+  entries: readonly PlanEntry[],
+  dir: string,
+  lead = 'refusing to migrate',
+): void {
   const problems: string[] = [];
   for (const e of entries) {
     if (e.state === 'changed') {
@@ -65,6 +69,6 @@ export function assertConsistent(entries: readonly PlanEntry[], dir: string): vo
   }
   if (problems.length > 0)
     throw new OperationalError(
-      `refusing to migrate: ${problems.join('; ')}. Restore the applied files as they were and put changes in a new migration`,
+      `${lead}: ${problems.join('; ')}. Restore the applied files as they were and put changes in a new migration`,
     );
 }

@@ -104,6 +104,16 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
           { pending: pending.length, applied: alreadyApplied },
           pending.length === 0 ? 'schema is up to date' : `${pending.length} migration(s) to apply`,
         );
+        const newestApplied = Math.max(
+          0,
+          ...entries.filter((e) => e.state === 'applied').map((e) => e.version),
+        );
+        for (const file of pending.filter((f) => f.version < newestApplied)) {
+          logger.warn(
+            { version: file.version, file: file.fileName, newestApplied },
+            `${file.fileName} is older than the newest applied migration; applying it out of order`,
+          );
+        }
         for (const file of pending) {
           applied.push(await applyMigration(client, file, config, logger, provenance));
         }
