@@ -1,0 +1,459 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { jwtSecret } from './lib/api.js';
+import { Api, bearer, menu, type Product, preparedDatabase, tokens } from './lib/fixture.js';
+import type { HttpResponse, RequestSpec } from './lib/http.js';
+import { forgedTokens } from './lib/jwt.js';
+import { type Database, query, requirePostgres } from './lib/pg.js';
+import { Scenario } from './lib/report.js';
+import {
+  deepNesting,
+  invalidBody,
+  invalidValue,
+  resolver,
+  type Schema,
+} from './lib/schema-arbitraries.js';
+
+/** Runs per generated property; the whole file sends a few thousand requests. */
+const runs = Number(process.env.RELIABILITY_FUZZ_RUNS ?? 60);
+
+interface Operation {
+  method: string;
+  path: string;
+  parameters: { in: string; name: string; required?: boolean; schema: Schema }[];
+  body?: Schema;
+  secured: boolean;
+}
+
+const scenario = new Scenario(
+  'bad-input',
+  'Bad input: fuzzing every route from the OpenAPI document',
+);
+let db: Database | undefined;
+
+before(async () => {
+  await requirePostgres();
+  db = await preparedDatabase('fuzz');
+});
+
+after(async () => {
+  await db?.drop();
+});
+
+const stackTrace =
+  /\n\s+at |\bat [^\s]+ \([^)]*:\d+:\d+\)|node_modules|\/work\/|\.ts:\d+|\.js:\d+:\d+/;
+const sqlLeak =
+  /syntax error at or near|violates (check|foreign key|unique|not-null) constraint|invalid input syntax for|invalid byte sequence|relation "[^"]+" does not exist|SELECT .* FROM|INSERT INTO/i;
+
+/** Everything stored, summarized: equal before and after means the fuzzing stored nothing. */
+async function storage(url: string): Promise<string> {
+  const rows = await query<{ t: string; d: string | null; n: number }>(
+    url,
+    `SELECT 'users' AS t, count(*)::int AS n, md5(string_agg(u::text, '|' ORDER BY id)) AS d FROM users u
+     UNION ALL SELECT 'products', count(*)::int, md5(string_agg(p::text, '|' ORDER BY id)) FROM products p
+     UNION ALL SELECT 'orders', count(*)::int, md5(string_agg(o::text, '|' ORDER BY id)) FROM orders o
+     UNION ALL SELECT 'order_items', count(*)::int, md5(string_agg(i::text, '|' ORDER BY order_id, line_no)) FROM order_items i
+     UNION ALL SELECT 'idempotency_keys', count(*)::int, md5(string_agg(k::text, '|' ORDER BY user_id, key)) FROM idempotency_keys k`,
+  );
+  return rows.map((r) => `${r.t}=${r.n}:${r.d}`).join(' ');
+}
+
+test(`fuzzing every route and parameter (${runs} runs per property): never a 5xx, never a stack trace, nothing stored`, async () => {
+  await scenario.run(async () => {
+    const api = await Api.start({ databaseUrl: db!.url, env: { LOG_LEVEL: 'error' } });
+    try {
+      await api.waitReady();
+      const t = await tokens(db!.url);
+      const products = await menu(api);
+      const product = products[0] as Product;
+      const placed = await api.request({
+        method: 'POST',
+        path: '/api/orders',
+        headers: { ...bearer(t.alice), 'idempotency-key': randomUUID() },
+        body: { items: [{ productId: product.id, quantity: 1 }] },
+      });
+      assert.equal(placed.status, 201, placed.body);
+      const aliceOrder = (JSON.parse(placed.body) as { id: string }).id;
+      const firstPage = JSON.parse(
+        (await api.request({ method: 'GET', path: '/api/products?limit=1' })).body,
+      ) as {
+        nextCursor: string;
+      };
+      const realCursor = firstPage.nextCursor;
+
+      const doc = JSON.parse(
+        (await api.request({ method: 'GET', path: '/openapi.json' })).body,
+      ) as {
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              parameters?: Operation['parameters'];
+              requestBody?: { content: Record<string, { schema: Schema }> };
+              security?: unknown[];
+            }
+          >
+        >;
+        components?: { schemas?: Record<string, Schema> };
+      };
+      const resolve = resolver(doc.components?.schemas);
+      const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops)
+          .filter(([m]) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+          .map(([m, op]) => ({
+            method: m.toUpperCase(),
+            path,
+            parameters: op.parameters ?? [],
+            body: op.requestBody?.content['application/json']?.schema,
+            secured: (op.security ?? []).length > 0,
+          })),
+      );
+      const idFor = (op: Operation) =>
+        op.path.startsWith('/api/orders')
+          ? aliceOrder
+          : op.path.startsWith('/api/users')
+            ? (undefined as unknown as string)
+            : product.id;
+      // The caller that reaches validation: an admin (may do anything), so a 2xx would really store.
+      const adminHeaders = bearer(t.admin);
+      const fill = (op: Operation, id: string) => op.path.replace('{id}', id);
+
+      const before = await storage(db!.url);
+      const counts: Record<string, Record<string, number>> = {};
+      const violations: string[] = [];
+      let requests = 0;
+      const send = async (
+        category: string,
+        op: Operation,
+        spec: RequestSpec,
+        what: string,
+        mustRefuse: boolean,
+        cutOff = false,
+      ) => {
+        let res: HttpResponse;
+        try {
+          res = await api.request(spec, 20_000);
+        } catch (err) {
+          // The server may refuse an oversized upload by closing the connection mid-body.
+          const code = (err as { code?: string }).code;
+          if (cutOff && (code === 'EPIPE' || code === 'ECONNRESET')) {
+            counts[category] ??= {};
+            const c = counts[category];
+            c['connection closed by the server'] = (c['connection closed by the server'] ?? 0) + 1;
+            requests++;
+            return undefined;
+          }
+          violations.push(
+            `${category} ${op.method} ${op.path} (${what}): no response: ${(err as Error).message}`,
+          );
+          return undefined;
+        }
+        requests++;
+        counts[category] ??= {};
+        const c = counts[category];
+        c[res.status] = (c[res.status] ?? 0) + 1;
+        const problems: string[] = [];
+        if (res.status >= 500) problems.push(`status ${res.status}`);
+        if (stackTrace.test(res.body)) problems.push('a stack trace or file path in the body');
+        if (sqlLeak.test(res.body)) problems.push('SQL or a database message in the body');
+        if (
+          res.status >= 400 &&
+          !String(res.headers['content-type'] ?? '').startsWith('application/problem+json')
+        )
+          problems.push(`content-type ${res.headers['content-type']} for an error`);
+        if (mustRefuse && res.status < 400) problems.push(`accepted with ${res.status}`);
+        if (problems.length > 0)
+          violations.push(
+            `${category} ${spec.method} ${spec.path.slice(0, 120)} (${what.slice(0, 120)}): ${problems.join('; ')}; body ${res.body.slice(0, 200)}`,
+          );
+        return res.status;
+      };
+
+      // 1. Bodies that break their schema in one place, sent by an admin to a real target.
+      for (const op of operations.filter((o) => o.body)) {
+        await fc.assert(
+          fc.asyncProperty(invalidBody(op.body as Schema, resolve), async (m) => {
+            const path = fill(op, op.path.startsWith('/api/orders') ? aliceOrder : product.id);
+            const headers =
+              op.path === '/api/orders'
+                ? { ...adminHeaders, 'idempotency-key': randomUUID() }
+                : adminHeaders;
+            await send(
+              'invalid bodies',
+              op,
+              { method: op.method, path, headers, body: m.body },
+              m.what,
+              true,
+            );
+          }),
+          { numRuns: runs },
+        );
+      }
+
+      // 2. Path parameters: wrong types, long and unicode strings, null bytes, traversal.
+      const ids = fc.oneof(
+        fc.string({ maxLength: 300, unit: 'grapheme' }).filter((s) => s.length > 0),
+        fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }),
+        fc.constantFrom(
+          '0',
+          '-1',
+          '1e309',
+          '99999999999999999999999',
+          'null',
+          '..',
+          '%2e%2e',
+          '00000000-0000-0000-0000-000000000000',
+          'x'.repeat(5000),
+        ),
+        fc.uuid().map((u) => `${u}\u0000`),
+      );
+      for (const op of operations.filter((o) => o.path.includes('{id}'))) {
+        await fc.assert(
+          fc.asyncProperty(ids, async (id) => {
+            const spec: RequestSpec = {
+              method: op.method,
+              path: fill(op, encodeURIComponent(id)),
+              headers: adminHeaders,
+            };
+            if (op.body) spec.body = {};
+            await send(
+              'path parameters',
+              op,
+              spec,
+              JSON.stringify(id).slice(0, 60),
+              op.method !== 'GET',
+            );
+          }),
+          { numRuns: Math.ceil(runs / 2) },
+        );
+      }
+
+      // 3. Query parameters: wrong types, huge numbers, unicode, forged cursors, repeats.
+      const forgedCursors = fc.oneof(
+        fc.constantFrom(
+          Buffer.from('{"name":"x","id":"not-a-uuid"}').toString('base64url'),
+          Buffer.from('{"createdAt":"yesterday","id":1}').toString('base64url'),
+          Buffer.from('[]').toString('base64url'),
+          Buffer.from('null').toString('base64url'),
+          Buffer.from('{"__proto__":{"admin":true}}').toString('base64url'),
+          Buffer.from(`{"name":"${'a'.repeat(400)}"}`).toString('base64url'),
+          `${realCursor}x`,
+          realCursor.slice(0, -3),
+          realCursor.split('').reverse().join(''),
+          '!!!',
+          '%00',
+        ),
+        fc
+          .string({ minLength: 1, maxLength: 600 })
+          .map((s) => Buffer.from(s).toString('base64url')),
+        fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null').toString('base64url')),
+      );
+      for (const op of operations.filter((o) => o.parameters.some((p) => p.in === 'query'))) {
+        const params = op.parameters.filter((p) => p.in === 'query');
+        const model: Record<string, fc.Arbitrary<unknown>> = {};
+        for (const p of params)
+          model[p.name] =
+            p.name === 'cursor'
+              ? forgedCursors
+              : fc.oneof(
+                  invalidValue(p.schema, resolve),
+                  fc.string({ unit: 'grapheme', maxLength: 200 }),
+                );
+        model.unknownParameter = fc.string({ maxLength: 20 });
+        await fc.assert(
+          fc.asyncProperty(
+            fc.record(model, { requiredKeys: [] }),
+            fc.boolean(),
+            async (values, repeat) => {
+              const qs = new URLSearchParams();
+              for (const [k, v] of Object.entries(values)) {
+                const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
+                qs.append(k, text);
+                if (repeat) qs.append(k, text);
+              }
+              const spec: RequestSpec = {
+                method: op.method,
+                path: `${fill(op, product.id)}?${qs}`,
+                headers: adminHeaders,
+              };
+              await send(
+                'query parameters',
+                op,
+                spec,
+                qs.toString().slice(0, 80),
+                op.method !== 'GET',
+              );
+            },
+          ),
+          { numRuns: runs },
+        );
+      }
+
+      // 4. Bodies that are not JSON objects of a sane size: broken, deep, huge, mislabelled.
+      const rawBodies: { what: string; body: string | Buffer; type?: string }[] = [
+        { what: 'broken JSON', body: '{"items": [' },
+        { what: 'trailing garbage', body: '{"status":"confirmed"} x' },
+        { what: 'single quotes', body: "{'status':'confirmed'}" },
+        { what: 'not UTF-8', body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]) },
+        { what: 'a bare string', body: '"hello"' },
+        { what: 'a bare number', body: '1e999' },
+        { what: 'null', body: 'null' },
+        { what: 'an array', body: '[]' },
+        { what: 'empty body', body: '' },
+        { what: 'nested arrays 10000 deep', body: deepNesting(10_000, 'array') },
+        { what: 'nested objects 5000 deep', body: deepNesting(5000, 'object') },
+        { what: 'body over the 64 KiB limit', body: JSON.stringify({ name: 'x'.repeat(70_000) }) },
+        { what: '8 MiB body', body: Buffer.alloc(8 * 1024 * 1024, 0x20) },
+        {
+          what: '__proto__ poisoning',
+          body: '{"__proto__":{"role":"admin"},"status":"confirmed"}',
+        },
+        { what: 'constructor poisoning', body: '{"constructor":{"prototype":{"role":"admin"}}}' },
+        { what: 'duplicate keys', body: '{"status":"confirmed","status":"nonsense"}' },
+        { what: 'null bytes', body: '{"name":"\\u0000","status":"\\u0000"}' },
+        {
+          what: 'form encoded',
+          body: 'status=confirmed',
+          type: 'application/x-www-form-urlencoded',
+        },
+        { what: 'text/plain', body: '{"status":"confirmed"}', type: 'text/plain' },
+        { what: 'XML', body: '<status>confirmed</status>', type: 'application/xml' },
+      ];
+      for (const op of operations.filter((o) => o.body)) {
+        for (const raw of rawBodies) {
+          const path = fill(op, op.path.startsWith('/api/orders') ? aliceOrder : product.id);
+          const headers: Record<string, string> = {
+            ...adminHeaders,
+            'content-type': raw.type ?? 'application/json',
+          };
+          if (op.path === '/api/orders') headers['idempotency-key'] = randomUUID();
+          await send(
+            'raw bodies',
+            op,
+            { method: op.method, path, headers, body: raw.body },
+            raw.what,
+            true,
+            raw.body.length > 1024 * 1024,
+          );
+        }
+      }
+
+      // 5. Tokens: forged from a real one, and random Authorization headers.
+      const forged = forgedTokens(t.alice, jwtSecret);
+      const forgedAdmin = forgedTokens(t.admin, jwtSecret);
+      for (const op of operations.filter((o) => o.secured)) {
+        const path = fill(op, idFor(op) ?? randomUUID());
+        for (const [what, token] of [
+          ...Object.entries(forged),
+          ...Object.entries(forgedAdmin).map(([k, v]) => [`admin ${k}`, v] as const),
+        ]) {
+          const spec: RequestSpec = {
+            method: op.method,
+            path,
+            headers: { authorization: `Bearer ${token}` },
+          };
+          if (op.body) spec.body = {};
+          const status = await send('forged tokens', op, spec, what, true);
+          if (status !== 401)
+            violations.push(
+              `forged tokens ${op.method} ${op.path}: token "${what}" was not answered 401`,
+            );
+        }
+      }
+      const schemes = fc
+        .oneof(
+          fc.string({ maxLength: 300 }).map((s) => `Bearer ${s}`),
+          fc.constantFrom(
+            'Bearer',
+            'Bearer ',
+            'bearer x.y.z',
+            'Basic YWRtaW46YWRtaW4=',
+            `Token ${t.alice}`,
+            `Bearer ${t.alice} ${t.admin}`,
+            `Bearer  ${t.alice}x`,
+          ),
+          fc.string({ maxLength: 100 }),
+        )
+        .filter((h) => /^[\t\x20-\x7e]*$/.test(h));
+      const securedOps = operations.filter((o) => o.secured);
+      await fc.assert(
+        fc.asyncProperty(schemes, fc.nat({ max: securedOps.length - 1 }), async (header, i) => {
+          const op = securedOps[i] as Operation;
+          const spec: RequestSpec = {
+            method: op.method,
+            path: fill(op, idFor(op) ?? randomUUID()),
+            headers: { authorization: header },
+          };
+          if (op.body) spec.body = {};
+          await send('bad Authorization headers', op, spec, header.slice(0, 40), true);
+        }),
+        { numRuns: runs },
+      );
+
+      // 6. The Idempotency-Key header out of bounds, with an otherwise valid order.
+      const orderOp = operations.find(
+        (o) => o.method === 'POST' && o.path === '/api/orders',
+      ) as Operation;
+      await fc.assert(
+        fc.asyncProperty(
+          fc
+            .string({ minLength: 256, maxLength: 4000 })
+            .filter((s) => /^[\x21-\x7e][\x20-\x7e]*[\x21-\x7e]$/.test(s)),
+          async (key) => {
+            const spec: RequestSpec = {
+              method: 'POST',
+              path: '/api/orders',
+              headers: { ...bearer(t.alice), 'idempotency-key': key },
+              body: { items: [{ productId: product.id, quantity: 1 }] },
+            };
+            await send('Idempotency-Key too long', orderOp, spec, `${key.length} characters`, true);
+          },
+        ),
+        { numRuns: Math.ceil(runs / 3) },
+      );
+
+      const after = await storage(db!.url);
+      const health = await api.request({ method: 'GET', path: '/ready' });
+      scenario.trials = Object.keys(counts).length;
+      scenario.requests = requests;
+      scenario.errors = violations.length;
+      scenario.leaks = before === after ? 0 : 1;
+      scenario.note(
+        `${operations.length} operations from /openapi.json; ${requests} requests; fast-check, ${runs} runs per property (RELIABILITY_FUZZ_RUNS); bodies sent by an admin to real targets, so an accepted body would have been stored`,
+      );
+      scenario.note(
+        `checked on every answer: status below 500, no stack trace or file path, no SQL or database message, errors as application/problem+json, bad input refused; afterwards every table equal to before (counts and md5 of all rows): ${before === after ? 'yes' : 'NO'}`,
+      );
+      scenario.detail(
+        [
+          '| input | requests | statuses |',
+          '|---|---:|---|',
+          ...Object.entries(counts).map(
+            ([k, c]) =>
+              `| ${k} | ${Object.values(c).reduce((a, b) => a + b, 0)} | ${Object.entries(c)
+                .map(([s, n]) => `${s}: ${n}`)
+                .join(', ')} |`,
+          ),
+        ].join('\n'),
+      );
+      if (violations.length > 0)
+        scenario.detail(
+          ['Violations (first 15):', '', ...violations.slice(0, 15).map((v) => `- ${v}`)].join(
+            '\n',
+          ),
+        );
+      assert.equal(health.status, 200, 'the API is still ready after the fuzzing');
+      assert.deepEqual(
+        violations.slice(0, 15),
+        [],
+        'no bad input got a 5xx, a stack trace, a leak or acceptance',
+      );
+      assert.equal(after, before, 'nothing was stored');
+    } finally {
+      await api.stop();
+    }
+  });
+});
