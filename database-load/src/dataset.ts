@@ -228,7 +228,10 @@ function labelOf(kind: DataFile, obj: Json): string | undefined {
     : undefined;
 }
 
-/** The lines of a file with their numbers, blank lines skipped; every chunk also goes to hash. */
+/**
+ * The lines of a file with their numbers, blank lines skipped; every chunk also goes to hash.
+ * trim() also drops the byte order mark some editors write before the first line.
+ */
 async function* lines(path: string, hash: Hash): AsyncGenerator<[number, string]> {
   const decoder = new StringDecoder('utf8');
   let rest = '';

@@ -7,6 +7,7 @@ import { acquireLoadLock } from './advisory-lock.js';
 import {
   type DataSetCounts,
   type DataSetSummary,
+  hashDataSet,
   newDataSetHash,
   readRecords,
   scanDataSet,
@@ -44,7 +45,8 @@ export interface LoadResult {
   hash: string;
   mode: LoadMode;
   counts: Counts;
-  dataSet: DataSetCounts;
+  /** What the files hold; not read when the run was skipped. */
+  dataSet?: DataSetCounts;
   durationMs: number;
   historyId: number;
 }
@@ -73,15 +75,58 @@ function currentTraceId(): string | undefined {
 }
 
 /**
- * Loads the data set in options.dir: validates every file, then, unless the same data set is
- * already loaded in the same mode, inserts what is missing (mode insert) or also overwrites users
- * and products from the files (mode upsert), in one transaction under the loader's advisory lock.
- * Every run, skipped or failed too, is recorded in data_load_history.
+ * Loads the data set in options.dir. Unless the history says this content hash is already loaded
+ * in this mode (then the run returns at once, recorded as skipped), every file is validated and
+ * then what is missing is inserted (mode insert), or users and products are also overwritten from
+ * the files (mode upsert), in one transaction under the loader's advisory lock. Every run that
+ * reaches the database, skipped or failed too, is recorded in data_load_history.
  */
 export async function loadDataSet(db: Database, options: LoadOptions): Promise<LoadResult> {
   const { logger, mode } = options;
   const startedAt = new Date();
   const t0 = performance.now();
+  const activeSpan = trace.getActiveSpan();
+  // Hashing alone is a fast sequential read: a pod restart with a loaded data set parses nothing.
+  const hash = await hashDataSet(options.dir);
+  activeSpan?.setAttributes({ 'data.hash': hash, 'data.mode': mode });
+
+  const schemaVersion = await requireSchema(db);
+  logger.debug({ schemaVersion }, 'schema version checked');
+
+  const entry = (outcome: 'loaded' | 'skipped' | 'failed', counts: Counts, error?: string) => ({
+    hash,
+    dataDir: options.dir,
+    mode,
+    outcome,
+    counts,
+    startedAt,
+    finishedAt: new Date(),
+    durationMs: performance.now() - t0,
+    appliedBy: options.appliedBy,
+    serviceVersion: options.serviceVersion,
+    traceId: currentTraceId(),
+    error,
+  });
+  const skip = async (q: Queryable): Promise<LoadResult> => {
+    const e = entry('skipped', emptyCounts());
+    const historyId = await recordRun(q, e);
+    activeSpan?.setAttribute('data.outcome', 'skipped');
+    logger.info(
+      { hash, mode, durationMs: Math.round(e.durationMs) },
+      'data set already loaded in this mode; nothing to do',
+    );
+    return {
+      outcome: 'skipped',
+      hash,
+      mode,
+      counts: e.counts,
+      durationMs: e.durationMs,
+      historyId,
+    };
+  };
+
+  if (!options.force && (await alreadyLoaded(db, hash, mode))) return skip(db);
+
   const summary = await inSpan('database-load validate', { 'data.dir': options.dir }, (span) =>
     scanDataSet(options.dir).then((s) => {
       span.setAttributes({
@@ -94,53 +139,8 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
       return s;
     }),
   );
-  const activeSpan = trace.getActiveSpan();
-  activeSpan?.setAttributes({ 'data.hash': summary.hash, 'data.mode': mode });
-  logger.info(
-    { hash: summary.hash, mode, dir: options.dir, ...summary.counts },
-    'data set is valid',
-  );
-
-  const schemaVersion = await requireSchema(db);
-  logger.debug({ schemaVersion }, 'schema version checked');
-
-  const entry = (outcome: 'loaded' | 'skipped' | 'failed', counts: Counts, error?: string) => {
-    const finishedAt = new Date();
-    return {
-      hash: summary.hash,
-      dataDir: options.dir,
-      mode,
-      outcome,
-      counts,
-      startedAt,
-      finishedAt,
-      durationMs: performance.now() - t0,
-      appliedBy: options.appliedBy,
-      serviceVersion: options.serviceVersion,
-      traceId: currentTraceId(),
-      error,
-    };
-  };
-  const skip = async (q: Queryable): Promise<LoadResult> => {
-    const e = entry('skipped', emptyCounts());
-    const historyId = await recordRun(q, e);
-    activeSpan?.setAttribute('data.outcome', 'skipped');
-    logger.info(
-      { hash: summary.hash, mode, durationMs: Math.round(e.durationMs) },
-      'data set already loaded in this mode; nothing to do',
-    );
-    return {
-      outcome: 'skipped',
-      hash: summary.hash,
-      mode,
-      counts: e.counts,
-      dataSet: summary.counts,
-      durationMs: e.durationMs,
-      historyId,
-    };
-  };
-
-  if (!options.force && (await alreadyLoaded(db, summary.hash, mode))) return skip(db);
+  if (summary.hash !== hash) throw changedWhileReading(options.dir);
+  logger.info({ hash, mode, dir: options.dir, ...summary.counts }, 'data set is valid');
 
   const client = await db.connect();
   let broken: Error | undefined;
@@ -313,10 +313,7 @@ async function loadInTransaction(
     progress.finish(counts.orders as unknown as Record<string, unknown>);
   });
 
-  if (hash.digest('hex') !== summary.hash)
-    throw new OperationalError(
-      `the data set in ${dir} changed while it was being loaded; nothing was loaded, run again`,
-    );
+  if (hash.digest('hex') !== summary.hash) throw changedWhileReading(dir);
 
   await table('order_items', async () => {
     await client.query('ANALYZE stage_new_orders');
@@ -337,6 +334,12 @@ async function loadInTransaction(
     logger.info({ table: 'order_items', ...counts.order_items }, 'table loaded');
   });
   return counts;
+}
+
+function changedWhileReading(dir: string): OperationalError {
+  return new OperationalError(
+    `the data set in ${dir} changed while it was being read; nothing was loaded, run again`,
+  );
 }
 
 async function* mapRecords<R>(

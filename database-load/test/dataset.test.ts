@@ -48,9 +48,10 @@ test('the hash follows the content: same bytes, same hash; one changed byte, ano
   assert.notEqual(await hashDataSet(copy), await hashDataSet(defaultDataDir));
 });
 
-test('blank lines and CRLF line ends are accepted; defaults fill optional fields', async () => {
+test('blank lines, CRLF line ends and a byte order mark are accepted; defaults fill optional fields', async () => {
   const dir = dataSet({
-    products: ['', '{"sku":"A-1","name":"A","category":"c","price_cents":0}\r', ''],
+    products: ['\ufeff', '{"sku":"A-1","name":"A","category":"c","price_cents":0}\r', ''],
+    users: ['\ufeff{"email":"a@example.com","name":"A"}'],
   });
   const s = await scanDataSet(dir);
   assert.equal(s.counts.products, 1);
