@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { parseDatabaseTarget } from '@order-food/platform/config';
@@ -271,6 +272,104 @@ describe('without a database', () => {
       assertProblem(closing, 503);
       assert.equal(closing.headers['retry-after'], '1');
     } finally {
+      await server.close();
+      await db.close();
+    }
+  });
+});
+
+describe('logs and timeouts', () => {
+  test('every log line of a request carries its request id; bodies and tokens never reach the log', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const url = tdb.url;
+    const config = parseApiConfig({ ENVIRONMENT: 'development', DATABASE_URL: url });
+    const logger = createLogger('order-food-test', 'info', destination);
+    const db = await createDatabase(parseDatabaseTarget({ DATABASE_URL: url }), {
+      logger,
+      applicationName: 'order-food-test',
+    });
+    const server = await buildServer({
+      db,
+      metrics: new Metrics({ version: 't', revision: 't' }),
+      config,
+      logger,
+    });
+    try {
+      const token = server.tokens.sign({ userId: fixtures.alice, role: 'customer' });
+      const headers = { authorization: `Bearer ${token}` };
+      const ids = [
+        await call(server, 'POST', '/api/orders', {
+          headers,
+          body: { items: [{ productId: fixtures.products.burger.id, quantity: 1 }] },
+        }),
+        await call(server, 'POST', '/api/orders', {
+          headers,
+          body: { items: [], secret: 'hunter2' },
+        }),
+        await call(server, 'GET', '/api/orders/00000000-0000-4000-8000-000000000000', { headers }),
+        await call(server, 'GET', '/api/orders'),
+      ].map((r) => String(r.headers['x-request-id']));
+      const requestLines = lines.filter((l) => l.request_id !== undefined);
+      for (const id of ids) {
+        const own = requestLines.filter((l) => l.request_id === id);
+        assert.ok(
+          own.some((l) => l.msg === 'request completed'),
+          `request ${id} logged`,
+        );
+      }
+      const text = JSON.stringify(lines);
+      assert.ok(!text.includes(token), 'no token in the log');
+      assert.ok(!text.includes('hunter2'), 'no body in the log');
+      assert.ok(
+        lines
+          .filter((l) => l.msg === 'request completed')
+          .every((l) => typeof l.request_id === 'string'),
+      );
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
+
+  test('a statement that outlives DB_STATEMENT_TIMEOUT is a 503 problem, not a hang or a 500', async () => {
+    const url = tdb.url;
+    const config = parseApiConfig({ ENVIRONMENT: 'development', DATABASE_URL: url });
+    const logger = createLogger('order-food-test', 'silent');
+    const db = await createDatabase(parseDatabaseTarget({ DATABASE_URL: url }), {
+      logger,
+      applicationName: 'order-food-test',
+      statementTimeoutMs: 300,
+    });
+    const server = await buildServer({
+      db,
+      metrics: new Metrics({ version: 't', revision: 't' }),
+      config,
+      logger,
+    });
+    const lock = tdb.admin();
+    await lock.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE', [
+        fixtures.products.soda.id,
+      ]);
+      const token = server.tokens.sign({ userId: fixtures.alice, role: 'customer' });
+      const r = await call(server, 'POST', '/api/orders', {
+        headers: { authorization: `Bearer ${token}` },
+        body: { items: [{ productId: fixtures.products.soda.id, quantity: 1 }] },
+      });
+      assertProblem(r, 503);
+      assert.equal(r.headers['retry-after'], '5');
+      assert.doesNotMatch(r.text, /statement timeout|canceling/);
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
       await server.close();
       await db.close();
     }
