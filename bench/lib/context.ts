@@ -24,9 +24,9 @@ export interface Scale {
 
 export const scales: Record<'full' | 'quick', Scale> = {
   full: {
-    roundRequests: 6000,
+    roundRequests: 3000,
     warmupRequests: 3000,
-    rounds: 5,
+    rounds: 10,
     steadySeconds: 20,
     stepSeconds: 4,
     smallOrders: 100_000,

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runMode } from './build.js';
 import type { BenchContext } from './context.js';
-import { query } from './db.js';
-import { childEnv, entryArgs, programEntry, repoRoot, runOk } from './processes.js';
+import { adminUrl, query } from './db.js';
+import { childEnv, entryArgs, programEntry, type RunResult, repoRoot, runOk } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -138,8 +138,15 @@ export function apiEnv(
   };
 }
 
+/** The generated data set the HTTP figures use; the load figures' 100k-order point too. */
+export function smallDataSet(ctx: BenchContext): DataSetSize {
+  return { products: 1000, users: ctx.scale.smallOrders / 50, orders: ctx.scale.smallOrders };
+}
+
 export interface HttpData {
   url: string;
+  /** The loader's first load of the data set into this fresh database. */
+  loadRun: RunResult;
   customerEmail: string;
   customerId: string;
   customerOrders: number;
@@ -149,16 +156,17 @@ export interface HttpData {
 
 /**
  * The database the HTTP figures share: migrated, a generated data set loaded (about 50 orders per
- * customer), and the customer with the most orders picked, with a token.
+ * customer), and the customer with the most orders picked, with a token. Its load is also the
+ * load figures' 100k-order point (a first load into a fresh database).
  */
 export function httpData(ctx: BenchContext): Promise<HttpData> {
   return ctx.once('http-data', async () => {
     const { url } = await ctx.database('http');
     await migrate(ctx, url, 'http');
-    const orders = ctx.scale.smallOrders;
-    const dir = await dataSet(ctx, { products: 1000, users: Math.max(10, orders / 50), orders });
-    ctx.log('loading the HTTP data set');
-    await load(ctx, url, dir, 'http');
+    const dir = await dataSet(ctx, smallDataSet(ctx));
+    await query(adminUrl, 'CHECKPOINT');
+    ctx.log(`loading ${ctx.scale.smallOrders} orders (the HTTP figures' database)`);
+    const loadRun = await load(ctx, url, dir, 'http');
     const [customer] = await query<{ email: string; id: string; n: number }>(
       url,
       `SELECT u.email, u.id, count(*)::int AS n FROM orders o JOIN users u ON u.id = o.user_id
@@ -172,6 +180,7 @@ export function httpData(ctx: BenchContext): Promise<HttpData> {
     await query(url, 'ANALYZE');
     return {
       url,
+      loadRun,
       customerEmail: customer.email,
       customerId: customer.id,
       customerOrders: customer.n,
