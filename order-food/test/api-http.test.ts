@@ -90,6 +90,10 @@ describe('OpenAPI document', () => {
     assert.equal(r.statusCode, 200);
     assert.match(String(r.headers['content-type']), /text\/html/);
     assert.match(r.body, /openapi\.json/);
+    const script = await app.server.inject({ method: 'GET', url: '/docs/js/scalar.js' });
+    assert.equal(script.statusCode, 200);
+    assert.match(String(script.headers['content-type']), /javascript/);
+    assertProblem(await call(app.server, 'GET', '/docs/nothing'), 404);
   });
 });
 

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
-import scalar from '@scalar/fastify-api-reference';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { notFound } from '../problem.js';
 
 export interface DocsOptions {
   version: string;
@@ -39,7 +40,11 @@ export const openapi = fp<DocsOptions>(
   { name: 'openapi', fastify: '5.x' },
 );
 
-/** GET /openapi.json and the reference page at /docs; register after the routes. */
+/**
+ * GET /openapi.json and the reference page at /docs; register after the routes. The page's
+ * package carries a 4 MB bundle that takes seconds to load, so it is loaded on the first visit to
+ * /docs, on an inner Fastify instance, instead of at every start.
+ */
 export const docs = fp(
   async (app) => {
     app.get(
@@ -52,11 +57,40 @@ export const docs = fp(
       },
       async () => app.swagger(),
     );
-    await app.register(scalar, {
-      routePrefix: '/docs',
-      configuration: { url: '/openapi.json', title: 'order-food API' },
-      logLevel: 'warn',
+
+    let reference: Promise<FastifyInstance> | undefined;
+    const load = async (): Promise<FastifyInstance> => {
+      const { default: scalar } = await import('@scalar/fastify-api-reference');
+      const inner = Fastify({ logger: false });
+      await inner.register(scalar, {
+        routePrefix: '/docs',
+        configuration: { url: '/openapi.json', title: 'order-food API' },
+      });
+      await inner.ready();
+      return inner;
+    };
+    app.addHook('onClose', async () => {
+      if (reference) await (await reference).close();
     });
+    const serve = async (request: FastifyRequest, reply: FastifyReply) => {
+      reference ??= load().catch((err: unknown) => {
+        reference = undefined;
+        throw err;
+      });
+      const answer = await (await reference).inject({
+        method: 'GET',
+        url: request.url,
+        headers: { accept: request.headers.accept ?? '*/*' },
+      });
+      if (answer.statusCode === 404) throw notFound(`no page ${request.url.split('?')[0]}`);
+      for (const name of ['content-type', 'location', 'cache-control', 'etag']) {
+        const value = answer.headers[name];
+        if (value !== undefined) reply.header(name, value);
+      }
+      return reply.code(answer.statusCode).send(answer.rawPayload);
+    };
+    app.get('/docs', { schema: { hide: true } }, serve);
+    app.get('/docs/*', { schema: { hide: true } }, serve);
   },
   { name: 'docs', fastify: '5.x', dependencies: ['openapi'] },
 );
