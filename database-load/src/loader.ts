@@ -1,7 +1,7 @@
 import type { Hash } from 'node:crypto';
 import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Database, DbClient, Queryable } from '@order-food/platform/database';
-import { describeError, OperationalError } from '@order-food/platform/errors';
+import { describeError, isConnectionError, OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
 import { acquireLoadLock } from './advisory-lock.js';
 import {
@@ -182,7 +182,7 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     };
   } catch (err) {
     failure = err;
-    if (!broken && (err as { code?: string }).code?.startsWith('08')) broken = err as Error;
+    if (!broken && isConnectionError(err)) broken = err as Error;
     throw err;
   } finally {
     if (unlock && !broken)
