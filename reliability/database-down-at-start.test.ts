@@ -52,7 +52,14 @@ test(`database refused for ${downSeconds} s: migration, load and /ready each rec
       assert.ok(migration.running, `database-migration still waits:\n${migration.tail()}`);
       assert.ok(loader.running, `database-load still waits:\n${loader.tail()}`);
       assert.ok(api.proc.running, `the API still runs:\n${api.proc.tail()}`);
-      const health = (await api.request({ method: 'GET', path: '/health' }, 5000)).status;
+      const health = await waitFor(
+        'GET /health 200 while the database is down',
+        async () =>
+          (await api.request({ method: 'GET', path: '/health' }, 5000)).status === 200 && 200,
+        { timeoutMs: 15_000, intervalMs: 250 },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${api.proc.tail()}`);
+      });
       const readyWhileDown = await api.readyStatus();
       assert.equal(health, 200, '/health answers while the database is down');
       assert.equal(readyWhileDown, 503, '/ready is 503 while the database is down');

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 
@@ -21,6 +21,8 @@ export interface ScenarioResult {
   notes: string[];
   /** Markdown tables and figures. */
   details: string[];
+  /** 1-minute load average of the machine when the scenario started and ended. */
+  load?: [number, number];
   failure?: string;
 }
 
@@ -56,6 +58,7 @@ export class Scenario {
   readonly notes: string[] = [];
   readonly details: string[] = [];
   readonly #started = Date.now();
+  readonly #loadAtStart = loadavg()[0] ?? 0;
 
   constructor(
     readonly id: string,
@@ -100,12 +103,15 @@ export class Scenario {
       leaks: this.leaks,
       notes: this.notes,
       details: this.details,
+      load: [round1(this.#loadAtStart), round1(loadavg()[0] ?? 0)],
       ...(failure ? { failure: failure.slice(0, 600) } : {}),
     };
     mkdirSync(join(repoRoot, 'docs'), { recursive: true });
     writeFileSync(reportFile, render(results));
   }
 }
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
 
 const dataStart = '<!-- reliability-data';
 const dataEnd = '-->';
@@ -155,13 +161,13 @@ function render(results: Results): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}.`,
     '',
-    '| scenario | result | trials | faults survived | requests sent | errors | leaks | seconds | finished |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | result | trials | faults survived | requests sent | errors | leaks | seconds | load average | finished |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const id of ids) {
     const s = results.scenarios[id] as ScenarioResult;
     out.push(
-      `| [${s.title}](#${id}) | ${s.passed ? 'pass' : '**FAIL**'} | ${s.trials} | ${s.faults} | ${s.requests} | ${s.errors} | ${s.leaks} | ${s.seconds} | ${s.finishedAt.slice(0, 16).replace('T', ' ')} |`,
+      `| [${s.title}](#${id}) | ${s.passed ? 'pass' : '**FAIL**'} | ${s.trials} | ${s.faults} | ${s.requests} | ${s.errors} | ${s.leaks} | ${s.seconds} | ${s.load ? `${s.load[0]} → ${s.load[1]}` : ''} | ${s.finishedAt.slice(0, 16).replace('T', ' ')} |`,
     );
   }
   out.push(
@@ -169,7 +175,8 @@ function render(results: Results): string {
     'Errors are outcomes the scenario forbids (a 5xx where none may occur, a failed request during a',
     'drain, a rerun that did not complete); leaks are connections, advisory locks or partial data',
     'left behind. Faults survived counts the injected faults (kills, cuts, outages) after which the',
-    'system came back to a correct state.',
+    "system came back to a correct state. Load average is the machine's 1-minute load when the",
+    'scenario started and ended (2 cores: above 2 the programs wait for CPU, and latencies grow).',
   );
   for (const id of ids) {
     const s = results.scenarios[id] as ScenarioResult;
