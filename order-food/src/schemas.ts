@@ -27,13 +27,14 @@ const problemDescriptions: Record<number, string> = {
   413: 'Body too large',
   415: 'Unsupported content type',
   422: 'Well-formed but cannot be processed',
+  500: 'Unexpected error (no internals are shown; quote the x-request-id)',
   503: 'Service unavailable (database down, shutting down)',
 };
 
 /** Response entries for the problems a route can answer. */
 export function problems(...codes: number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {};
-  for (const code of [...codes, 503]) {
+  for (const code of [...codes, 500, 503]) {
     out[code] = {
       description: problemDescriptions[code] ?? 'Error',
       content: { 'application/problem+json': { schema: Problem } },

@@ -69,6 +69,7 @@ describe('OpenAPI document', () => {
     for (const [method, path, access] of routes) {
       const op = r.body.paths[path][method];
       assert.ok(op.summary, `${method} ${path} has a summary`);
+      assert.ok(op.operationId, `${method} ${path} has an operationId`);
       assert.ok(
         Object.keys(op.responses).some((s) => s.startsWith('2')),
         `${method} ${path} success`,

@@ -85,6 +85,7 @@ export default fp<HealthOptions>(
       '/health',
       {
         schema: {
+          operationId: 'health',
           summary: 'Liveness: 200 while the process serves',
           tags: ['operations'],
           response: { 200: Status },
@@ -97,6 +98,7 @@ export default fp<HealthOptions>(
       '/ready',
       {
         schema: {
+          operationId: 'ready',
           summary: 'Readiness: 200 when the database answers at a supported schema version',
           tags: ['operations'],
           response: { 200: Status, 503: unavailable },
@@ -124,6 +126,7 @@ export default fp<HealthOptions>(
       '/metrics',
       {
         schema: {
+          operationId: 'metrics',
           summary: 'Prometheus metrics',
           tags: ['operations'],
           response: {

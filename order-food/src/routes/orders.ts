@@ -59,6 +59,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
     {
       onRequest: app.authenticate,
       schema: {
+        operationId: 'placeOrder',
         summary: 'Place an order for the caller; prices come from the menu at order time',
         tags: ['orders'],
         security: bearer,
@@ -142,6 +143,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
     {
       onRequest: app.authenticate,
       schema: {
+        operationId: 'listOrders',
         summary: "The caller's orders, newest first (admins: all orders)",
         tags: ['orders'],
         security: bearer,
@@ -166,6 +168,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
     {
       onRequest: app.authenticate,
       schema: {
+        operationId: 'getOrder',
         summary: 'One order (its owner or an admin)',
         tags: ['orders'],
         security: bearer,
@@ -188,6 +191,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
     {
       onRequest: app.authenticate,
       schema: {
+        operationId: 'cancelOrder',
         summary: 'Cancel an order while it is pending or confirmed (its owner or an admin)',
         tags: ['orders'],
         security: bearer,
@@ -215,6 +219,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
     {
       onRequest: app.requireAdmin,
       schema: {
+        operationId: 'changeOrderStatus',
         summary:
           'Move an order on (admin): pending → confirmed → preparing → out_for_delivery → delivered; cancelled from pending or confirmed',
         tags: ['orders'],

@@ -57,7 +57,8 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
   app.decorate('menuCache', cache);
   app.addHook('onClose', () => cache.close());
 
-  const listSchema = (summary: string, deprecated = false) => ({
+  const listSchema = (operationId: string, summary: string, deprecated = false) => ({
+    operationId,
     summary,
     tags: ['menu'],
     ...(deprecated ? { deprecated: true } : {}),
@@ -93,11 +94,12 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     return reply.type(jsonType).send(body);
   };
 
-  app.get('/api/products', { schema: listSchema('List the menu') }, list);
+  app.get('/api/products', { schema: listSchema('listProducts', 'List the menu') }, list);
   app.get(
     '/api/product',
     {
       schema: listSchema(
+        'listProductsLegacyPath',
         'List the menu (the same as GET /api/products, kept for older clients)',
         true,
       ),
@@ -109,6 +111,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     '/api/products/:id',
     {
       schema: {
+        operationId: 'getProduct',
         summary: 'One product',
         tags: ['menu'],
         params: IdParams,
@@ -133,6 +136,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     {
       onRequest: app.requireAdmin,
       schema: {
+        operationId: 'createProduct',
         summary: 'Add a product (admin)',
         tags: ['menu'],
         security: bearer,
@@ -152,6 +156,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     {
       onRequest: app.requireAdmin,
       schema: {
+        operationId: 'updateProduct',
         summary: 'Change a product (admin)',
         tags: ['menu'],
         security: bearer,
@@ -177,6 +182,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     {
       onRequest: app.requireAdmin,
       schema: {
+        operationId: 'withdrawProduct',
         summary:
           'Withdraw a product from the menu (admin): marks it unavailable, past orders keep it',
         tags: ['menu'],

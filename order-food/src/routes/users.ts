@@ -18,6 +18,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
     {
       onRequest: app.authenticate,
       schema: {
+        operationId: 'getCurrentUser',
         summary: 'The caller',
         tags: ['users'],
         security: bearer,
@@ -37,6 +38,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
     {
       onRequest: app.authenticate,
       schema: {
+        operationId: 'getUser',
         summary: 'One user (the caller, or any user for admins)',
         tags: ['users'],
         security: bearer,
@@ -61,6 +63,7 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
     {
       onRequest: app.requireAdmin,
       schema: {
+        operationId: 'createUser',
         summary: 'Create a user (admin)',
         tags: ['users'],
         security: bearer,
