@@ -11,6 +11,9 @@ import { ConfigError } from '@order-food/platform/errors';
 
 type Env = Record<string, string | undefined>;
 
+/** Migration 0002 (data_load_history) is the newest schema this build relies on. */
+export const requiredSchemaVersion = 2;
+
 /** Used only when ENVIRONMENT=development and no secret is given, so `npm start` needs no set-up. */
 export const developmentJwtSecret = 'order-food-development-secret-do-not-use-in-production';
 
@@ -44,7 +47,7 @@ export interface ApiConfig extends CommonConfig {
   };
   /** How long a /ready answer is reused, so probes do not hammer the database. */
   readonly readyCacheMs: number;
-  /** Lowest schema version (schema_migrations) this build works with. */
+  /** Lowest schema version (schema_migrations) this build works with: fixed by the build. */
   readonly minSchemaVersion: number;
   /** Print example curl commands with tokens once ready (set by `npm start`). */
   readonly printExamples: boolean;
@@ -92,7 +95,7 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
       queryTimeoutMs: envSeconds(env, 'DB_QUERY_TIMEOUT', 10, { min: 0.1, max: 600 }),
     }),
     readyCacheMs: envSeconds(env, 'READY_CACHE', 1, { min: 0, max: 60 }),
-    minSchemaVersion: envInt(env, 'MIN_SCHEMA_VERSION', 2, { min: 1 }),
+    minSchemaVersion: requiredSchemaVersion,
     printExamples: envBool(env, 'ORDER_FOOD_PRINT_EXAMPLES', false),
   });
 }
