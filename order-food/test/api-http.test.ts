@@ -5,7 +5,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { parseDatabaseTarget } from '@order-food/platform/config';
 import { createDatabase } from '@order-food/platform/database';
 import { createLogger } from '@order-food/platform/logger';
-import type { TestDatabase } from '@order-food/platform/testing/test-database';
+import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
 import { createSigner } from 'fast-jwt';
 import { buildServer } from '../src/app.js';
 import { developmentJwtSecret, parseApiConfig } from '../src/config.js';
@@ -225,6 +225,20 @@ describe('HTTP behaviour', () => {
     );
     assert.doesNotMatch(metrics.text, /route="\/health"/);
     assert.match(metrics.text, /process_cpu_seconds_total/);
+  });
+});
+
+describe('schema version', () => {
+  test('/ready is 503 naming the versions while the schema is older than this build needs', async () => {
+    await sql(tdb, 'UPDATE schema_migrations SET success = false WHERE version >= 2');
+    try {
+      const r = await call(app.server, 'GET', '/ready');
+      assertProblem(r, 503);
+      assert.match(r.body.detail, /schema version is 1, this build needs 2/);
+    } finally {
+      await sql(tdb, 'UPDATE schema_migrations SET success = true WHERE version >= 2');
+    }
+    assert.equal((await call(app.server, 'GET', '/ready')).status, 200);
   });
 });
 
