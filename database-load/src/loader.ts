@@ -1,9 +1,13 @@
 import type { Hash } from 'node:crypto';
 import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type AdvisoryLock,
+  acquireAdvisoryLock,
+  releaseAdvisoryLock,
+} from '@order-food/platform/advisory-lock';
 import type { Database, DbClient, Queryable } from '@order-food/platform/database';
 import { describeError, isConnectionError, OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
-import { acquireLoadLock } from './advisory-lock.js';
 import {
   type DataSetCounts,
   type DataSetSummary,
@@ -23,6 +27,13 @@ import {
 import { Progress } from './progress.js';
 import { requireSchema } from './schema-version.js';
 import { createStageTables, type StageValue, stageRows, stageTables } from './staging.js';
+
+/** All loaders of one database serialize on this lock ('OFLD', 1). */
+const loadLock: AdvisoryLock = {
+  key: [0x4f464c44, 1],
+  name: 'data load lock',
+  timeoutVariable: 'LOAD_LOCK_TIMEOUT',
+};
 
 const tracer = trace.getTracer('@order-food/database-load');
 
@@ -144,10 +155,11 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
 
   const client = await db.connect();
   let broken: Error | undefined;
-  let unlock: (() => Promise<void>) | undefined;
+  let locked = false;
   let failure: unknown;
   try {
-    unlock = await acquireLoadLock(client, { timeoutMs: options.lockTimeoutMs, logger });
+    await acquireAdvisoryLock(client, loadLock, { timeoutMs: options.lockTimeoutMs, logger });
+    locked = true;
     // Another pod may have loaded it while this one waited for the lock.
     if (!options.force && (await alreadyLoaded(client, summary.hash, mode)))
       return await skip(client);
@@ -185,8 +197,8 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     if (!broken && isConnectionError(err)) broken = err as Error;
     throw err;
   } finally {
-    if (unlock && !broken)
-      await unlock().catch((err: Error) => {
+    if (locked && !broken)
+      await releaseAdvisoryLock(client, loadLock).catch((err: Error) => {
         broken = err;
       });
     client.release(broken ?? false);

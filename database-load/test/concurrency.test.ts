@@ -56,7 +56,7 @@ test('a loader that cannot get the lock within LOAD_LOCK_TIMEOUT exits 1 naming 
     assert.equal(r.code, 1, explain(r));
     assert.match(
       r.stderr,
-      /database-load: error: another database-load held the data load lock .*LOAD_LOCK_TIMEOUT/,
+      /database-load: error: gave up waiting for the data load lock after \d+s \(LOAD_LOCK_TIMEOUT\)/,
     );
     const last = (await history(db)).at(-1)!;
     assert.equal(last.outcome, 'failed');

@@ -1,10 +1,14 @@
 import { isSpanContextValid, type Span } from '@opentelemetry/api';
+import {
+  type AdvisoryLock,
+  acquireAdvisoryLock,
+  releaseAdvisoryLock,
+} from '@order-food/platform/advisory-lock';
 import type { Database, DbClient } from '@order-food/platform/database';
 import { describeError, OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
 import { startupContext } from '@order-food/platform/telemetry';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
-import { acquireAdvisoryLock, releaseAdvisoryLock } from './advisory-lock.js';
 import type { MigrationConfig } from './config.js';
 import {
   ensureHistoryTables,
@@ -18,6 +22,13 @@ import { dropInvalidIndexes, verifyIndexes } from './index-validity.js';
 import { loadMigrations, type MigrationFile } from './migration-files.js';
 import { assertConsistent, planMigrations } from './plan.js';
 import { inSpan } from './tracing.js';
+
+/** All migration runners of one database serialize on this lock ('OFMG', 1). */
+export const migrationLock: AdvisoryLock = {
+  key: [0x4f464d47, 1],
+  name: 'migration lock',
+  timeoutVariable: 'MIGRATION_LOCK_TIMEOUT',
+};
 
 export interface RunnerOptions {
   db: Database;
@@ -81,7 +92,7 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
           'database-migration lock',
           { 'migration.lock.timeout_ms': config.lockWaitTimeoutMs },
           async (span) => {
-            const acquired = await acquireAdvisoryLock(client, {
+            const acquired = await acquireAdvisoryLock(client, migrationLock, {
               timeoutMs: config.lockWaitTimeoutMs,
               logger,
             });
@@ -148,7 +159,7 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
       } finally {
         if (locked && !clientError) {
           try {
-            await releaseAdvisoryLock(client);
+            await releaseAdvisoryLock(client, migrationLock);
           } catch (err) {
             // Closing the connection below releases a session lock anyway.
             clientError = err as Error;

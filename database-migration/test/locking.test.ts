@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startProgram } from '@order-food/platform/testing/run-program';
 import { createTestDatabase, type TestDatabase } from '@order-food/platform/testing/test-database';
-import { migrationLockKey } from '../src/advisory-lock.js';
+import { migrationLock } from '../src/runner.js';
 import { explain, migrationsCopy, removeDir, rows, runMigration } from './helpers.js';
 
 let db: TestDatabase;
@@ -58,7 +58,7 @@ test('a runner waits for the advisory lock up to MIGRATION_LOCK_TIMEOUT, then na
   await holder.connect();
   try {
     await holder.query("SET application_name = 'migration-lock-holder'");
-    await holder.query('SELECT pg_advisory_lock($1, $2)', [...migrationLockKey]);
+    await holder.query('SELECT pg_advisory_lock($1, $2)', [...migrationLock.key]);
     const pid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
 
     const r = await runMigration(db, ['--dir', dir], { MIGRATION_LOCK_TIMEOUT: '2' });
@@ -85,13 +85,13 @@ test('a waiting runner proceeds as soon as the lock is released', async (t) => {
   const holder = db.admin();
   await holder.connect();
   try {
-    await holder.query('SELECT pg_advisory_lock($1, $2)', [...migrationLockKey]);
+    await holder.query('SELECT pg_advisory_lock($1, $2)', [...migrationLock.key]);
     const child = startProgram('database-migration', ['--dir', dir], {
       env: { DATABASE_URL: db.url, MIGRATION_LOCK_TIMEOUT: '120' },
     });
     const run = watch(child, /waiting for the migration lock/);
     await run.appeared;
-    await holder.query('SELECT pg_advisory_unlock($1, $2)', [...migrationLockKey]);
+    await holder.query('SELECT pg_advisory_unlock($1, $2)', [...migrationLock.key]);
     const r = await run.exited;
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /migration lock acquired/);

@@ -1,15 +1,21 @@
 import { context, trace } from '@opentelemetry/api';
-import type { DbClient } from '@order-food/platform/database';
-import { OperationalError } from '@order-food/platform/errors';
-import type { Logger } from '@order-food/platform/logger';
+import type { DbClient } from './database.js';
+import { OperationalError } from './errors.js';
+import type { Logger } from './logger.js';
 
-/** The two-key advisory lock all runners of one database serialize on ('OFMG', 1). */
-export const migrationLockKey: readonly [number, number] = [0x4f464d47, 1];
+/** A session-level advisory lock that every runner of one kind serializes on. */
+export interface AdvisoryLock {
+  /** The two int4 keys of pg_advisory_lock. */
+  readonly key: readonly [number, number];
+  /** How messages name it, e.g. 'migration lock'. */
+  readonly name: string;
+  /** The variable that bounds the wait, named when the wait runs out. */
+  readonly timeoutVariable: string;
+}
 
 export interface LockOptions {
   timeoutMs: number;
   logger: Logger;
-  key?: readonly [number, number];
   /** First pause between attempts; grows to maxDelayMs. */
   initialDelayMs?: number;
   maxDelayMs?: number;
@@ -61,10 +67,11 @@ function describeHolder(holder: Holder | null): string {
  */
 export async function acquireAdvisoryLock(
   client: DbClient,
+  lock: AdvisoryLock,
   options: LockOptions,
 ): Promise<LockAcquired> {
   const { timeoutMs, logger } = options;
-  const key = options.key ?? migrationLockKey;
+  const { key } = lock;
   const maxDelay = options.maxDelayMs ?? 2000;
   let delay = options.initialDelayMs ?? 100;
   const started = Date.now();
@@ -81,14 +88,14 @@ export async function acquireAdvisoryLock(
     if (waitedMs >= timeoutMs) {
       const holder = await holderOf(client, key);
       throw new OperationalError(
-        `gave up waiting for the migration lock after ${Math.round(timeoutMs / 1000)}s (MIGRATION_LOCK_TIMEOUT): ${describeHolder(holder)} still holds it; another runner may be migrating or hung`,
+        `gave up waiting for the ${lock.name} after ${Math.round(timeoutMs / 1000)}s (${lock.timeoutVariable}): ${describeHolder(holder)} still holds it; another run may still be working or hung`,
       );
     }
     if (waitedMs >= nextReport) {
       const holder = await holderOf(client, key);
       logger.info(
         { waitedMs, holderPid: holder?.pid ?? null },
-        `waiting for the migration lock held by ${describeHolder(holder)}`,
+        `waiting for the ${lock.name} held by ${describeHolder(holder)}`,
       );
       nextReport = waitedMs + 10_000;
     }
@@ -101,10 +108,8 @@ export async function acquireAdvisoryLock(
 }
 
 /** Releases the lock; false when this session did not hold it. */
-export async function releaseAdvisoryLock(
-  client: DbClient,
-  key: readonly [number, number] = migrationLockKey,
-): Promise<boolean> {
+export async function releaseAdvisoryLock(client: DbClient, lock: AdvisoryLock): Promise<boolean> {
+  const { key } = lock;
   const { rows } = await client.query<{ released: boolean }>(
     'SELECT pg_advisory_unlock($1, $2) AS released',
     [key[0], key[1]],
