@@ -62,6 +62,28 @@ describe('GET /api/products', () => {
     }
   });
 
+  test('a page read again is served from memory without a database query', async () => {
+    const statements = async () => {
+      const metric = await app.metrics.dbQueryDuration.get();
+      return metric.values
+        .filter((v) => v.metricName === 'db_client_operation_duration_seconds_count')
+        .reduce((n, v) => n + v.value, 0);
+    };
+    const first = await call(app.server, 'GET', '/api/products?limit=3&category=test');
+    const one = await call(app.server, 'GET', `/api/products/${fixtures.products.fries.id}`);
+    const before = await statements();
+    assert.ok(before > 0, 'statements are counted');
+    for (let i = 0; i < 5; i++) {
+      const again = await call(app.server, 'GET', '/api/products?limit=3&category=test');
+      assert.equal(again.text, first.text);
+      assert.equal(
+        (await call(app.server, 'GET', `/api/products/${fixtures.products.fries.id}`)).text,
+        one.text,
+      );
+    }
+    assert.equal(await statements(), before);
+  });
+
   test('/api/product (the seed path) serves the same list', async () => {
     const a = await call(app.server, 'GET', '/api/products?limit=5');
     const b = await call(app.server, 'GET', '/api/product?limit=5');

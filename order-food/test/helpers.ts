@@ -99,13 +99,14 @@ export async function openApp(tdb: TestDatabase, fixtures: Fixtures): Promise<Te
     READY_CACHE: '0',
   });
   const logger = createLogger('order-food-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const metrics = new Metrics({ version: 'test', revision: 'test' });
   const db = await createDatabase(parseDatabaseTarget({ DATABASE_URL: tdb.url }), {
     logger,
     applicationName: 'order-food-test',
     max: 10,
     statementTimeoutMs: config.pool.statementTimeoutMs,
+    onQuery: metrics.queryObserver,
   });
-  const metrics = new Metrics({ version: 'test', revision: 'test' });
   const server = await buildServer({ db, metrics, config, logger });
   await server.ready();
   await server.menuCache.start();
