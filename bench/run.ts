@@ -58,6 +58,8 @@ const usage = `usage: npm run bench [-- --quick] [-- --only ID[,ID…]] [-- --ou
   --out DIR    where latest.md and latest.json go (default: bench/results for a full run,
                the run directory under bench/results/tmp otherwise)
   --keep       keep the bench databases (dropped by default)
+  --breakdown  the read figures also run the API without request logs, and without them and
+               the tracing SDK, to tell its overhead apart
   --profile    servers write a .cpuprofile into the run directory (read it with
                bench/profile-summary.ts); profiled figures cost more and are not comparable
 figures: ${catalog.map((s) => s.id).join(', ')}`;
@@ -70,6 +72,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      breakdown: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -92,6 +95,7 @@ async function main(): Promise<number> {
   const ctx = new BenchContext({
     quick,
     profile: values.profile,
+    breakdown: values.breakdown,
     sink,
     serverCore: pinned ? 0 : undefined,
   });

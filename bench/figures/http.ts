@@ -53,54 +53,80 @@ function describeRun(ctx: BenchContext): string {
   return `Closed loop (autocannon, 10 connections), ${s.warmupRequests} warm-up requests per server, then ${s.rounds} alternating rounds of ${s.roundRequests} requests; CPU = utime+stime of the server process over the round / requests.`;
 }
 
-export async function ordersRead(ctx: BenchContext): Promise<GroupResult> {
+/** Variants of the API that tell its overhead apart (--breakdown): each leaves one more part out. */
+const breakdownVariants: { name: string; env: Record<string, string | undefined>; what: string }[] =
+  [
+    { name: 'api, LOG_LEVEL=warn', env: { LOG_LEVEL: 'warn' }, what: 'no request log line' },
+    {
+      name: 'api, LOG_LEVEL=warn, SDK disabled',
+      env: { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true' },
+      what: 'no request log line and no tracing SDK',
+    },
+  ];
+
+interface VersusBare {
+  id: 'orders_read_vs_bare' | 'menu_read_vs_bare';
+  label: string;
+  request: HttpRequest;
+  description: string;
+}
+
+/** The API with production defaults against the bare server, same request, same database. */
+async function versusBare(ctx: BenchContext, v: VersusBare): Promise<GroupResult> {
   const data = await httpData(ctx);
-  const request: HttpRequest = {
-    method: 'GET',
-    path: '/api/orders?limit=20',
-    headers: { authorization: `Bearer ${data.token}` },
-  };
-  let api: RunningServer | undefined;
-  let bare: RunningServer | undefined;
+  const servers: RunningServer[] = [];
   try {
-    [api, bare] = await Promise.all([
-      startApi(ctx, 'api-production', data.url),
-      startBare(ctx, data.url),
-    ]);
-    await samePage(api, bare, request);
-    const sink0 = ctx.sink.snapshot();
+    const variants = ctx.breakdown ? breakdownVariants : [];
+    servers.push(
+      ...(await Promise.all([
+        startApi(ctx, `api-${v.label}`, data.url),
+        startBare(ctx, data.url, `bare-${v.label}`),
+        ...variants.map((x, i) => startApi(ctx, `api-${v.label}-variant${i + 1}`, data.url, x.env)),
+      ])),
+    );
+    const [api, bare] = servers as [RunningServer, RunningServer];
+    await samePage(api, bare, v.request);
+    const sink0 = ctx.sink.spans;
+    const names = ['api', 'bare', ...variants.map((x) => x.name)];
     const { rounds, summary } = await alternate({
       ...abOptions(ctx),
-      contenders: [
-        { name: 'api', server: api, request },
-        { name: 'bare', server: bare, request },
-      ],
+      contenders: servers.map((server, i) => ({ name: names[i]!, server, request: v.request })),
     });
-    const sink1 = ctx.sink.snapshot();
+    const spans = ctx.sink.spans - sink0;
     const a = summary.api!;
     const b = summary.bare!;
     return {
-      figures: [figure('orders_read_vs_bare', a.cpuUsPerRequest, b.cpuUsPerRequest)],
-      details: {
-        api: a,
-        bare: b,
-        rounds,
-        customerOrders: data.customerOrders,
-        spansExported: sink1.spans - sink0.spans,
-      },
+      figures: [figure(v.id, a.cpuUsPerRequest, b.cpuUsPerRequest)],
+      details: { api: a, bare: b, summary, rounds, customerOrders: data.customerOrders, spans },
       markdown: [
-        `GET /api/orders?limit=20 as one customer (${data.customerOrders} orders) with a bearer token. API with the chart's production defaults (ENVIRONMENT=production, LOG_LEVEL=info, 10 % parent-based trace sampling exported over OTLP/HTTP protobuf to a local sink, metrics on) vs the bare Fastify + pg server in bench/baseline (same fast-jwt verifier options, same two SQL statements). ${describeRun(ctx)}`,
+        `${v.description} ${describeRun(ctx)}`,
         '',
         summaryLine('API', a),
         summaryLine('bare', b),
-        `- spans exported during the rounds: ${sink1.spans - sink0.spans}`,
+        ...variants.map((x) => summaryLine(`${x.name} (${x.what})`, summary[x.name]!)),
+        `- spans the API exported: ${spans}`,
         '',
         roundsTable(rounds),
       ].join('\n'),
     };
   } finally {
-    await stopAll([api, bare]);
+    await stopAll(servers);
   }
+}
+
+export function ordersRead(ctx: BenchContext): Promise<GroupResult> {
+  return httpData(ctx).then((data) =>
+    versusBare(ctx, {
+      id: 'orders_read_vs_bare',
+      label: 'orders',
+      request: {
+        method: 'GET',
+        path: '/api/orders?limit=20',
+        headers: { authorization: `Bearer ${data.token}` },
+      },
+      description: `GET /api/orders?limit=20 as one customer (${data.customerOrders} orders) with a bearer token. API with the chart's production defaults (ENVIRONMENT=production, LOG_LEVEL=info, 10 % parent-based trace sampling exported over OTLP/HTTP protobuf to a local sink, metrics on) vs the bare Fastify + pg server in bench/baseline (same fast-jwt verifier options, same two SQL statements).`,
+    }),
+  );
 }
 
 export async function tracingCost(ctx: BenchContext): Promise<GroupResult> {
@@ -162,39 +188,12 @@ export async function tracingCost(ctx: BenchContext): Promise<GroupResult> {
   }
 }
 
-export async function menuRead(ctx: BenchContext): Promise<GroupResult> {
-  const data = await httpData(ctx);
-  const request: HttpRequest = { method: 'GET', path: '/api/products' };
-  let api: RunningServer | undefined;
-  let bare: RunningServer | undefined;
-  try {
-    [api, bare] = await Promise.all([
-      startApi(ctx, 'api-menu', data.url),
-      startBare(ctx, data.url),
-    ]);
-    await samePage(api, bare, request);
-    const { rounds, summary } = await alternate({
-      ...abOptions(ctx),
-      contenders: [
-        { name: 'api', server: api, request },
-        { name: 'bare', server: bare, request },
-      ],
-    });
-    const a = summary.api!;
-    const b = summary.bare!;
-    return {
-      figures: [figure('menu_read_vs_bare', a.cpuUsPerRequest, b.cpuUsPerRequest)],
-      details: { api: a, bare: b, rounds },
-      markdown: [
-        `GET /api/products (first page of 20 of 1000 products) as users get it: the API with production defaults serves the page from its in-memory menu cache (invalidated over PostgreSQL LISTEN/NOTIFY), the bare server queries PostgreSQL for every request. ${describeRun(ctx)}`,
-        '',
-        summaryLine('API', a),
-        summaryLine('bare', b),
-        '',
-        roundsTable(rounds),
-      ].join('\n'),
-    };
-  } finally {
-    await stopAll([api, bare]);
-  }
+export function menuRead(ctx: BenchContext): Promise<GroupResult> {
+  return versusBare(ctx, {
+    id: 'menu_read_vs_bare',
+    label: 'menu',
+    request: { method: 'GET', path: '/api/products' },
+    description:
+      'GET /api/products (first page of 20 of 1000 products) as users get it: the API with production defaults serves the page from its in-memory menu cache (invalidated over PostgreSQL LISTEN/NOTIFY), the bare server queries PostgreSQL for every request.',
+  });
 }

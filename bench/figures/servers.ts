@@ -24,16 +24,20 @@ export async function startApi(
 }
 
 /** The bare server, without a loader when the API runs compiled (so neither carries tsx). */
-export async function startBare(ctx: BenchContext, url: string): Promise<RunningServer> {
+export async function startBare(
+  ctx: BenchContext,
+  url: string,
+  name = 'bare',
+): Promise<RunningServer> {
   const { mode } = await runMode(ctx);
   return startServer({
-    name: 'bare',
+    name,
     entry: 'bench/baseline/server.ts',
     typescript: mode === 'dist' ? 'strip' : 'tsx',
     env: { DATABASE_URL: url, JWT_SECRET: ctx.jwtSecret, NODE_ENV: 'production' },
     core: ctx.serverCore,
-    logFile: ctx.logFile('bare'),
-    nodeOptions: ctx.nodeOptions('bare'),
+    logFile: ctx.logFile(name),
+    nodeOptions: ctx.nodeOptions(name),
   });
 }
 

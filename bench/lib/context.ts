@@ -51,6 +51,8 @@ export class BenchContext {
   readonly quick: boolean;
   /** Servers write a .cpuprofile into runDir when they stop (figures then cost more). */
   readonly profile: boolean;
+  /** The read figures also measure API variants without request logs and without tracing. */
+  readonly breakdown: boolean;
   readonly scale: Scale;
   readonly runDir: string;
   readonly sink: OtlpSink;
@@ -65,11 +67,13 @@ export class BenchContext {
   constructor(options: {
     quick: boolean;
     profile?: boolean;
+    breakdown?: boolean;
     sink: OtlpSink;
     serverCore: number | undefined;
   }) {
     this.quick = options.quick;
     this.profile = options.profile ?? false;
+    this.breakdown = options.breakdown ?? false;
     this.scale = scales[options.quick ? 'quick' : 'full'];
     this.sink = options.sink;
     this.serverCore = options.serverCore;

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,11 @@ export interface SpawnOptions {
   core?: number | undefined;
   /** stdout and stderr go to this file (logs are part of the cost, and readable afterwards). */
   logFile: string;
+  /**
+   * Hand the output over a pipe that this process copies into logFile, as a container runtime
+   * reads a container's stdout, instead of letting the child write the file itself.
+   */
+  pipeOutput?: boolean;
   nodeOptions?: string[];
 }
 
@@ -84,6 +89,11 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
+/** taskset execs the program in place, so the child's pid is the program's pid. */
+function pinned(core: number | undefined, args: string[]): string[] {
+  return core === undefined ? args : ['taskset', '-c', String(core), ...args];
+}
+
 export function spawnPinned(options: SpawnOptions): ChildProcess {
   const args = options.command
     ? options.command
@@ -93,14 +103,26 @@ export function spawnPinned(options: SpawnOptions): ChildProcess {
         ...entryArgs(options.entry ?? '', options.typescript),
         ...(options.args ?? []),
       ];
+  if (options.pipeOutput) {
+    const [cmd, ...argv] = pinned(options.core, args);
+    const child = spawn(cmd!, argv, {
+      cwd: repoRoot,
+      env: childEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const file = createWriteStream(options.logFile, { flags: 'a' });
+    let open = 2;
+    const done = () => {
+      if (--open === 0) file.end();
+    };
+    child.stdout?.on('end', done).pipe(file, { end: false });
+    child.stderr?.on('end', done).pipe(file, { end: false });
+    return child;
+  }
   const fd = openSync(options.logFile, 'a');
   try {
-    const [cmd, argv] =
-      options.core === undefined
-        ? [args[0]!, args.slice(1)]
-        : ['taskset', ['-c', String(options.core), ...args]];
-    // taskset execs the program in place, so the child's pid is the program's pid.
-    return spawn(cmd, argv, {
+    const [cmd, ...argv] = pinned(options.core, args);
+    return spawn(cmd!, argv, {
       cwd: repoRoot,
       env: childEnv(options.env),
       stdio: ['ignore', fd, fd],
@@ -188,6 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = await freePort();
   const child = spawnPinned({
     ...options,
+    pipeOutput: true,
     env: { ...options.env, PORT: String(port), HOST: '127.0.0.1' },
   });
   const url = `http://127.0.0.1:${port}`;
