@@ -1,17 +1,18 @@
 /**
  * The pod sequence on one machine: database-migration, then database-load, then the API, each
- * only after the previous one exited 0. One TRACEPARENT for all three makes one trace of the start.
- * Without DATABASE_URL all three use embedded PGlite in .data/.
+ * only after the previous one exited 0. Without DATABASE_URL all three use embedded PGlite in .data/.
+ *
+ * One start is one trace, as in a pod: a fresh POD_UID per start gives all three programs the same
+ * derived trace, with database-migration recording its "pod start" root span. A TRACEPARENT given
+ * by the caller is used instead.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { nodeArgs, programs, repoRoot } from '@order-food/platform/testing/run-program';
 
-const traceparent =
-  process.env.TRACEPARENT ??
-  `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
-const env = { ...process.env, TRACEPARENT: traceparent };
+const env = process.env.TRACEPARENT
+  ? { ...process.env }
+  : { ...process.env, POD_UID: process.env.POD_UID ?? randomUUID() };
 
 function run(name: keyof typeof programs): Promise<number> {
   return new Promise((resolve) => {
@@ -44,7 +45,6 @@ function run(name: keyof typeof programs): Promise<number> {
 }
 
 for (const step of ['database-migration', 'database-load', 'order-food'] as const) {
-  if (!existsSync(programs[step])) continue;
   const code = await run(step);
   if (code !== 0) {
     process.stderr.write(`npm start: ${step} exited ${code}; the steps after it did not run\n`);
