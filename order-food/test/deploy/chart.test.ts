@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -466,6 +466,25 @@ describe('helm chart order-food/helm', () => {
       'kubectl -l finds API pods only',
     );
     assert.ok(pod.spec.containers[0]!.command?.includes('http://order-food:80/ready'));
+  });
+
+  it('a chart without its dashboard or rules file refuses to render monitoring, naming the file', () => {
+    for (const file of ['files/grafana-dashboard.json', 'files/prometheus-rules.yaml']) {
+      const dir = mkdtempSync(join(tmpdir(), 'order-food-chart-'));
+      try {
+        cpSync(chartDir, dir, { recursive: true });
+        rmSync(join(dir, file), { force: true });
+        const result = renderRaw(['--set', 'monitoring.enabled=true'], 'order-food', dir);
+        assert.notEqual(result.status, 0);
+        assert.match(
+          result.stderr,
+          new RegExp(`${file.replace('.', '\\.')} is missing from the chart`),
+        );
+        assert.equal(renderRaw([], 'order-food', dir).status, 0, 'without monitoring it renders');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 
   it('monitoring objects appear only with the monitoring API or when forced', () => {

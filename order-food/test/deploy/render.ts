@@ -33,9 +33,9 @@ export interface RenderResult {
   stderr: string;
 }
 
-export function renderRaw(args: string[], release = 'order-food'): RenderResult {
+export function renderRaw(args: string[], release = 'order-food', chart = chartDir): RenderResult {
   const [command, ...lead] = renderer();
-  const result = spawnSync(command!, [...lead, release, chartDir, ...args], {
+  const result = spawnSync(command!, [...lead, release, chart, ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 300_000,
