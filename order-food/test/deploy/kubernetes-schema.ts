@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 export interface Manifest {
   apiVersion: string;
@@ -74,8 +74,8 @@ function resolveValidator(
 
 function resolveImport(fromFile: string, specifier: string): string {
   if (specifier.startsWith('.')) return join(dirname(fromFile), specifier);
-  const url = import.meta.resolve(specifier, pathToFileURL(fromFile).href);
-  return fileURLToPath(url);
+  // kubernetes-models' packages sit side by side in node_modules: resolving from here finds them.
+  return fileURLToPath(import.meta.resolve(specifier));
 }
 
 function schemaInfo(file: string): SchemaInfo | null {
