@@ -20,13 +20,15 @@ export type ProgramName = keyof typeof programs;
 export type RunMode = 'source' | 'dist';
 
 /**
- * Node arguments for an entry file: JavaScript as is; TypeScript through tsx (the workspaces'
+ * Node arguments for an entry file: compiled JavaScript as the images run it; TypeScript through tsx (the workspaces'
  * sources, which import each other through the "source" condition), or with 'strip' through
  * Node's own type stripping (a self-contained file: no loader left running).
  */
 export function entryArgs(entry: string, typescript: 'tsx' | 'strip' = 'tsx'): string[] {
   const file = join(repoRoot, entry);
-  if (!entry.endsWith('.ts') || typescript === 'strip') return [file];
+  // The images' ENTRYPOINT: node --enable-source-maps <workspace>/dist/<entry>.js
+  if (entry.endsWith('.js')) return ['--enable-source-maps', file];
+  if (typescript === 'strip') return [file];
   return ['--conditions=source', '--import', 'tsx', file];
 }
 
