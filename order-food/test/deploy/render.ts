@@ -1,6 +1,7 @@
 /** Renders the Helm chart as `helm template` does: a real helm on PATH, else the project's renderer. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { parseAllDocuments } from 'yaml';
@@ -16,12 +17,24 @@ function onPath(command: string): string | undefined {
   return undefined;
 }
 
+let toolReady = false;
+
 /** The renderer: [command, ...leading args]. */
 export function renderer(): string[] {
   const helm = onPath('helm');
   if (helm) return [helm, 'template'];
   const tool = join(repoRoot, '..', 'shared', 'tools', 'helm-template', 'run');
-  if (existsSync(tool)) return [tool];
+  if (existsSync(tool)) {
+    // Its first run installs Go and builds it: test files starting together take turns.
+    if (!toolReady) {
+      spawnSync('flock', [join(tmpdir(), 'order-food-helm-template.lock'), tool, '-help'], {
+        stdio: 'ignore',
+        timeout: 600_000,
+      });
+      toolReady = true;
+    }
+    return [tool];
+  }
   throw new Error(
     'no Helm renderer: install helm (https://helm.sh/docs/intro/install/) or provide ../shared/tools/helm-template/run',
   );
