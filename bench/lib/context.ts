@@ -24,15 +24,15 @@ export interface Scale {
 
 export const scales: Record<'full' | 'quick', Scale> = {
   full: {
-    roundRequests: 3000,
-    warmupRequests: 3000,
-    rounds: 10,
-    steadySeconds: 20,
-    stepSeconds: 4,
+    roundRequests: 2500,
+    warmupRequests: 2000,
+    rounds: 8,
+    steadySeconds: 15,
+    stepSeconds: 3,
     smallOrders: 100_000,
     largeOrders: 1_000_000,
     rssSeconds: 60,
-    startupRuns: 5,
+    startupRuns: 3,
   },
   quick: {
     roundRequests: 1000,
