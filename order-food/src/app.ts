@@ -13,13 +13,14 @@ import { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
 import { docs, openapi } from './plugins/docs.js';
-import errors from './plugins/errors.js';
+import errors, { sendProblem } from './plugins/errors.js';
 import health from './plugins/health.js';
 import { HttpProblem } from './problem.js';
 import orderRoutes from './routes/orders.js';
 import productRoutes from './routes/products.js';
 import userRoutes from './routes/users.js';
 import { tracing } from './tracing.js';
+import { validatorCompiler } from './validation.js';
 
 export type AppConfig = Pick<
   ApiConfig,
@@ -55,6 +56,7 @@ export const app = fp<AppOptions>(
     fastify.decorate('lifecycle', lifecycle);
     metrics.watchPool(() => db.stats());
 
+    fastify.setValidatorCompiler(validatorCompiler);
     await fastify.register(tracing, { metrics });
 
     fastify.addHook('onRequest', async (request, reply) => {
@@ -131,10 +133,11 @@ export function serverOptions(
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ajv: {
-      // Unknown properties are refused, never silently dropped: a body naming id, userId, status,
-      // totalCents or role where they do not belong is a client error, not a no-op.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true },
+    // The router's own refusals (a malformed URL, a path parameter over maxParamLength) answer
+    // problem+json like every other error.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendProblem(request, reply, error.statusCode ?? 400, error.message);
     },
   };
 }

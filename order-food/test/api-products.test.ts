@@ -157,6 +157,8 @@ describe('GET /api/products', () => {
       404,
     );
     assertProblem(await call(app.server, 'GET', '/api/products/42'), 400);
+    // The router's own refusal of an over-long path parameter is a problem too.
+    assertProblem(await call(app.server, 'GET', `/api/products/${'x'.repeat(300)}`), 414);
   });
 });
 
@@ -280,6 +282,12 @@ describe('product changes (admin)', () => {
       { ...valid, sku: 'lower case' },
       { ...valid, name: '' },
       { name: 'New', category: 'test', priceCents: 100 },
+      // JSON has types: nothing is coerced in a body.
+      { ...valid, priceCents: '100' },
+      { ...valid, name: false },
+      { ...valid, name: 2147483648 },
+      { ...valid, available: 'false' },
+      { ...valid, category: ['test'] },
     ]) {
       assertProblem(
         await call(app.server, 'POST', '/api/products', { headers: app.auth.admin, body }),
