@@ -49,7 +49,8 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<LoadResult
           },
         ];
   const started = performance.now();
-  const result = await autocannon({
+  let last = started;
+  const run = autocannon({
     url: options.url,
     connections: options.connections ?? 10,
     pipelining: 1,
@@ -57,6 +58,10 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<LoadResult
     requests,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 10 }),
   });
+  run.on('response', () => {
+    last = performance.now();
+  });
+  const result = await run;
   const statuses: Record<string, number> = {};
   let responses = 0;
   for (const [code, { count }] of Object.entries(result.statusCodeStats)) {
@@ -64,8 +69,9 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<LoadResult
     responses += count;
   }
   const failed = result.non2xx + result.errors + result.timeouts;
-  // autocannon's own duration is in whole seconds: too coarse for a round of a few seconds.
-  const seconds = (performance.now() - started) / 1000;
+  // autocannon's own duration is in whole seconds, and with a fixed amount it returns on its
+  // next one-second tick: time the round from its start to the last response instead.
+  const seconds = (last - started) / 1000;
   return {
     responses,
     ok: result['2xx'],
