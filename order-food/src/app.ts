@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Database } from '@order-food/platform/database';
 import type { Logger } from '@order-food/platform/logger';
 import Fastify, {
@@ -107,6 +109,28 @@ export const app = fp<AppOptions>(
   { name: 'order-food', fastify: '5.x' },
 );
 
+/**
+ * What Node's HTTP parser refuses before any route runs (headers too large, a malformed request,
+ * a request that took too long to arrive) still gets a problem+json answer, then the connection
+ * closes: the parser cannot go on reading it.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'the request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'the request line and headers are larger than the server accepts']
+        : [400, 'the request is not valid HTTP'];
+  const body = JSON.stringify({ type: 'about:blank', title: STATUS_CODES[status], status, detail });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 /** The Fastify options the API needs besides the plugin: limits, validation and request ids. */
 export function serverOptions(
   config: AppConfig,
@@ -135,6 +159,7 @@ export function serverOptions(
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // The router's own refusals (a malformed URL, a path parameter over maxParamLength) answer
     // problem+json like every other error.
+    clientErrorHandler: answerClientError,
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
       sendProblem(request, reply, error.statusCode ?? 400, error.message);
