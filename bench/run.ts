@@ -58,6 +58,7 @@ const usage = `usage: npm run bench [-- --quick] [-- --only ID[,ID…]] [-- --ou
   --out DIR    where latest.md and latest.json go (default: bench/results for a full run,
                the run directory under bench/results/tmp otherwise)
   --keep       keep the bench databases (dropped by default)
+  --readme     only rewrite README.md's Performance section from bench/results/latest.json
   --breakdown  the read figures also run the API without request logs, and without them and
                the tracing SDK, to tell its overhead apart
   --profile    servers write a .cpuprofile into the run directory (read it with
@@ -73,12 +74,27 @@ async function main(): Promise<number> {
       keep: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       breakdown: { type: 'boolean', default: false },
+      readme: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (values.readme) {
+    const results = JSON.parse(
+      readFileSync(join(repoRoot, 'bench', 'results', 'latest.json'), 'utf8'),
+    ) as Results;
+    const readme = join(repoRoot, 'README.md');
+    writeFileSync(
+      readme,
+      replaceSection(
+        readFileSync(readme, 'utf8'),
+        performanceSection(results.figures, results.machine),
+      ),
+    );
     return 0;
   }
   const quick = values.quick || process.env.BENCH_QUICK === '1';

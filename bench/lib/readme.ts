@@ -10,7 +10,7 @@ export function performanceSection(
   return [
     '## Performance',
     '',
-    `\`npm run bench\` measures each figure against a baseline run in the same run (method, baselines and goals: [bench/README.md](bench/README.md); every round and the profiles of missed goals: [bench/results/latest.md](bench/results/latest.md)). Ratios are the baseline's cost divided by ours: higher is better. Latest full run, ${date}, ${machine.cores} cores, Node ${machine.node}, PostgreSQL ${machine.postgresql}:`,
+    `\`npm run bench\` compares each figure with a baseline measured in the same run (method, baselines and goals: [bench/README.md](bench/README.md); every round and the profiles of missed goals: [bench/results/latest.md](bench/results/latest.md)). Ratios are the baseline's cost divided by ours: higher is better. Latest full run, ${date}, ${machine.cores} cores, Node ${machine.node}, PostgreSQL ${machine.postgresql}:`,
     '',
     markdownTable(figures),
     '',
