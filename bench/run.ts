@@ -19,7 +19,7 @@ import type { GroupResult, GroupRunner } from './figures/types.js';
 import { BenchContext } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
 import { OtlpSink } from './lib/otlp-sink.js';
-import { canPin, pinSelf, repoRoot } from './lib/processes.js';
+import { canPin, killLiveChildren, pinSelf, repoRoot } from './lib/processes.js';
 import { performanceSection, replaceSection } from './lib/readme.js';
 import {
   catalog,
@@ -131,6 +131,7 @@ async function main(): Promise<number> {
     await sink.stop();
   };
   process.once('SIGINT', () => {
+    killLiveChildren();
     stop().finally(() => process.exit(130));
   });
 

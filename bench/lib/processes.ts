@@ -91,6 +91,19 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
+/** Every child still running, so an interrupted run can stop what it started. */
+const live = new Set<ChildProcess>();
+
+export function killLiveChildren(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+function track(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
 /** taskset execs the program in place, so the child's pid is the program's pid. */
 function pinned(core: number | undefined, args: string[]): string[] {
   return core === undefined ? args : ['taskset', '-c', String(core), ...args];
@@ -119,16 +132,18 @@ export function spawnPinned(options: SpawnOptions): ChildProcess {
     };
     child.stdout?.on('end', done).pipe(file, { end: false });
     child.stderr?.on('end', done).pipe(file, { end: false });
-    return child;
+    return track(child);
   }
   const fd = openSync(options.logFile, 'a');
   try {
     const [cmd, ...argv] = pinned(options.core, args);
-    return spawn(cmd!, argv, {
-      cwd: repoRoot,
-      env: childEnv(options.env),
-      stdio: ['ignore', fd, fd],
-    });
+    return track(
+      spawn(cmd!, argv, {
+        cwd: repoRoot,
+        env: childEnv(options.env),
+        stdio: ['ignore', fd, fd],
+      }),
+    );
   } finally {
     closeSync(fd);
   }
