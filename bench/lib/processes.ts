@@ -7,7 +7,10 @@ import { readMemory } from './proc.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The three programs: their source entry (run through tsx) and their compiled entry (dist/). */
+/**
+ * The three programs: their source entry (run through tsx) and their built entry (dist/: the
+ * bundle's entry, which turns on the compile cache beside it; scripts/bundle.ts).
+ */
 export const programs = {
   'database-migration': {
     source: 'database-migration/src/cli.ts',
@@ -26,8 +29,8 @@ export type RunMode = 'source' | 'dist';
  */
 export function entryArgs(entry: string, typescript: 'tsx' | 'strip' = 'tsx'): string[] {
   const file = join(repoRoot, entry);
-  // The images' ENTRYPOINT: node --enable-source-maps <workspace>/dist/<entry>.js
-  if (entry.endsWith('.js')) return ['--enable-source-maps', file];
+  // The images' ENTRYPOINT: node <workspace>/dist/<entry>.js (source maps are opt-in there).
+  if (entry.endsWith('.js')) return [file];
   if (typescript === 'strip') return [file];
   return ['--conditions=source', '--import', 'tsx', file];
 }

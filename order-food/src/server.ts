@@ -28,7 +28,21 @@ let logger: Logger | undefined;
 
 const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
+const usage = `usage: order-food [--help]
+
+Serves the order-food REST API (GET /health, /ready, /metrics, /api/*, /openapi.json, /docs).
+Configured by the environment: PORT (8080), HOST (0.0.0.0), DATABASE_URL (unset: embedded PGlite),
+JWT_SECRET, LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT and
+the standard OTEL_* variables; see docs/DEPLOYMENT.md.
+`;
+
 async function main(): Promise<number> {
+  // --help loads the whole program and exits: the images run it at build time to fill Node's
+  // compile cache.
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
   const config = parseApiConfig();
   const log = createLogger('order-food', config.logLevel);
   logger = log;

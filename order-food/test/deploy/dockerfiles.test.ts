@@ -157,11 +157,8 @@ describe('Dockerfiles', () => {
           'the runtime stage runs nothing (no npm, no cache)',
         );
         const runtimeCopies = (of(runtime, 'COPY') as Copy[]).map((c) => copySources(c).join(' '));
-        for (const needed of [
-          `/src/platform/dist`,
-          `/src/${spec.workspace}/dist`,
-          ...spec.assets,
-        ]) {
+        // platform is inside the program's bundle: the runtime needs no build of its own.
+        for (const needed of [`/src/${spec.workspace}/dist`, ...spec.assets]) {
           assert.ok(
             runtimeCopies.some((c) => c.includes(needed)),
             `runtime copies ${needed}`,
@@ -195,6 +192,10 @@ describe('Dockerfiles', () => {
         assert.ok(entry.length > 0, 'ENTRYPOINT is in exec (JSON) form');
         assert.equal(entry[0], 'node', 'node is PID 1 and receives SIGTERM');
         assert.equal(entry.at(-1), spec.entry);
+        assert.ok(
+          !entry.includes('--enable-source-maps'),
+          'source maps are opt-in (NODE_OPTIONS): parsing them costs every start',
+        );
         assert.ok(
           existsSync(join(repoRoot, spec.source)),
           `${spec.entry} is built from ${spec.source}`,
@@ -263,6 +264,7 @@ describe('Dockerfiles', () => {
       'package-lock.json',
       'platform/src/config.ts',
       'database-migration/migrations',
+      'scripts/bundle.ts',
     ]) {
       assert.ok(!ignored(path, patterns), `${path} is sent`);
     }

@@ -15,6 +15,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -136,7 +137,8 @@ function build(dockerfile: string, imageRoot: string, sharedRoot: string): Stage
         stage!.cmd = (instruction as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
         break;
       default:
-        // ARG, ENV, LABEL, USER, EXPOSE describe the image; they change no file.
+        // ARG, ENV, LABEL, USER, EXPOSE describe the image; they change no file (every RUN here
+        // runs as this machine's user).
         break;
     }
   }
@@ -208,8 +210,15 @@ describe('images built from the Dockerfiles into directories', { concurrency: fa
       const stage = build(`${name}/Dockerfile`, join(workRoot, name), workRoot);
       runtime[name] = stage;
       const app = hostPath(stage, '.');
-      assert.ok(existsSync(join(app, 'platform/dist/config.js')));
-      assert.ok(existsSync(join(app, stage.entrypoint.at(-1)!)), 'the entry point was built');
+      const entry = join(app, stage.entrypoint.at(-1)!);
+      assert.ok(existsSync(entry), 'the entry point was built');
+      assert.ok(existsSync(entry.replace(/\.js$/, '.bundle.js')), 'the program is one bundle');
+      assert.ok(!existsSync(join(app, 'platform/dist')), 'platform is inside the bundle');
+      const cache = join(dirname(entry), 'compile-cache');
+      assert.ok(
+        existsSync(cache) && readdirSync(cache).length > 0,
+        'the compile cache was filled at build time',
+      );
       for (const dev of ['typescript', 'tsx', '@biomejs/biome', 'node', 'kubernetes-models']) {
         assert.ok(!existsSync(join(app, 'node_modules', dev)), `no dev dependency ${dev}`);
       }
