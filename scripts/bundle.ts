@@ -205,6 +205,9 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   conditions: ['source'],
+  // ES module builds first where a package has both: esbuild drops what is never imported from
+  // them (the CommonJS builds of OpenTelemetry pull all of semantic-conventions and sdk-metrics).
+  mainFields: ['module', 'main'],
   external,
   plugins: [builtinsThroughRequire],
   // CommonJS dependencies call require(); an ES module has none of its own.
