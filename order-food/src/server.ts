@@ -77,6 +77,7 @@ async function main(): Promise<number> {
   const lifecycle = new Lifecycle();
   let db: Database;
   let server: FastifyInstance;
+  let databaseAnswered: Promise<number>;
   try {
     db = await context.with(startCtx, () =>
       createDatabase(config.database, {
@@ -90,6 +91,13 @@ async function main(): Promise<number> {
         onQuery: metrics.queryObserver,
       }),
     );
+    // The wait starts now, in the background: the first connection (a PostgreSQL backend
+    // starting) overlaps with building the routes and compiling their schemas. becomeReady
+    // takes its outcome after listen; until then a failure is only held.
+    databaseAnswered = context.with(startCtx, () =>
+      waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger: log }),
+    );
+    databaseAnswered.catch(() => undefined);
     server = await buildServer({ db, metrics, config, lifecycle, logger: log });
     // The pool's size too, for the saturation panel (only a pg pool has one).
     if (db.kind === 'postgres') metrics.watchPool(() => db.stats(), config.pool.max);
@@ -158,7 +166,7 @@ async function main(): Promise<number> {
   }
 
   void context.with(startCtx, () =>
-    becomeReady(config, db, server, lifecycle, log, startSpan).then(
+    becomeReady(config, databaseAnswered, db, server, lifecycle, log, startSpan).then(
       () => {
         endStart();
         if (stopping) return;
@@ -185,18 +193,20 @@ async function main(): Promise<number> {
 }
 
 /**
- * Waits for the database (bounded by DB_WAIT_TIMEOUT), starts the menu cache's listener, then
- * waits until the schema is at a version this build supports: only then is the start complete.
+ * Takes the outcome of the wait for the database (bounded by DB_WAIT_TIMEOUT, started before the
+ * server was built), starts the menu cache's listener, then waits until the schema is at a version
+ * this build supports: only then is the start complete.
  */
 async function becomeReady(
   config: ApiConfig,
+  databaseAnswered: Promise<number>,
   db: Database,
   server: FastifyInstance,
   lifecycle: Lifecycle,
   log: Logger,
   span: Span,
 ): Promise<void> {
-  const attempts = await waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger: log });
+  const attempts = await databaseAnswered;
   span.setAttribute('db.wait.attempts', attempts);
   lifecycle.databaseReached = true;
   await server.menuCache.start();
