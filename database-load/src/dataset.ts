@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { OperationalError } from '@order-food/platform/errors';
@@ -228,92 +228,178 @@ function labelOf(kind: DataFile, obj: Json): string | undefined {
     : undefined;
 }
 
+/** How far the reading of the current file has got, for progress lines. */
+export interface ReadPosition {
+  bytes: number;
+}
+
 /**
- * The lines of a file with their numbers, blank lines skipped; every chunk also goes to hash.
- * trim() also drops the byte order mark some editors write before the first line.
+ * The lines of a file with their numbers, blank lines skipped, in batches (the complete lines of
+ * each chunk read): one await per chunk, not per line. Every chunk also goes to hash. trim() also
+ * drops the byte order mark some editors write before the first line.
  */
-async function* lines(path: string, hash: Hash): AsyncGenerator<[number, string]> {
+async function* lineBatches(
+  path: string,
+  hash: Hash,
+  position: ReadPosition,
+): AsyncGenerator<{ numbers: number[]; texts: string[] }> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let n = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
+  position.bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 32 * 1024 })) {
     hash.update(chunk as Buffer);
+    position.bytes += (chunk as Buffer).length;
     rest += decoder.write(chunk as Buffer);
+    const numbers: number[] = [];
+    const texts: string[] = [];
     let start = 0;
     for (let i = rest.indexOf('\n'); i !== -1; i = rest.indexOf('\n', start)) {
       n++;
       const line = rest.slice(start, i).trim();
       start = i + 1;
-      if (line !== '') yield [n, line];
+      if (line !== '') {
+        numbers.push(n);
+        texts.push(line);
+      }
     }
     rest = rest.slice(start);
+    if (texts.length > 0) yield { numbers, texts };
   }
   rest += decoder.end();
   n++;
-  if (rest.trim() !== '') yield [n, rest.trim()];
+  if (rest.trim() !== '') yield { numbers: [n], texts: [rest.trim()] };
 }
 
-/** Reads one file of a data set, parsing and checking each record's own fields. */
+/** Reads one file of a data set in batches, parsing and checking each record's own fields. */
 export async function* readRecords<K extends DataFile>(
   dir: string,
   kind: K,
   hash: Hash,
-): AsyncGenerator<ParsedRecord<K>> {
+  position: ReadPosition = { bytes: 0 },
+): AsyncGenerator<ParsedRecord<K>[]> {
   const path = join(dir, dataFiles[kind]);
-  for await (const [line, text] of lines(path, hash)) {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (err) {
-      throw new DataSetError(
-        path,
-        line,
-        undefined,
-        undefined,
-        `is not valid JSON: ${(err as Error).message}`,
-      );
+  const parse = parsers[kind] as (o: Json, f: Fail) => ParsedRecord<K>['record'];
+  for await (const { numbers, texts } of lineBatches(path, hash, position)) {
+    const batch: ParsedRecord<K>[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const line = numbers[i]!;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(texts[i]!);
+      } catch (err) {
+        throw new DataSetError(
+          path,
+          line,
+          undefined,
+          undefined,
+          `is not valid JSON: ${(err as Error).message}`,
+        );
+      }
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+        throw new DataSetError(
+          path,
+          line,
+          undefined,
+          undefined,
+          'must be one JSON object per line',
+        );
+      const json = obj as Json;
+      const fail: Fail = (field, detail) => {
+        throw new DataSetError(path, line, labelOf(kind, json), field, detail);
+      };
+      batch.push({ line, record: parse(json, fail) });
     }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-      throw new DataSetError(path, line, undefined, undefined, 'must be one JSON object per line');
-    const json = obj as Json;
-    const fail: Fail = (field, detail) => {
-      throw new DataSetError(path, line, labelOf(kind, json), field, detail);
-    };
-    const record = (parsers[kind] as (o: Json, f: Fail) => ParsedRecord<K>['record'])(json, fail);
-    yield { line, record };
+    yield batch;
   }
+}
+
+/** One file of a data set as the loader saw it: enough to tell that it has not changed since. */
+export interface FileStat {
+  file: string;
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+}
+
+/** Stats the three files of a data set; a missing one is a DataSetError naming it. */
+export async function statDataSet(dir: string): Promise<FileStat[]> {
+  return Promise.all(
+    fileOrder.map(async (kind) => {
+      const path = join(dir, dataFiles[kind]);
+      try {
+        const s = await stat(path, { bigint: true });
+        if (!s.isFile()) throw new Error('not a file');
+        return {
+          file: dataFiles[kind],
+          size: Number(s.size),
+          mtimeNs: s.mtimeNs,
+          ctimeNs: s.ctimeNs,
+          ino: s.ino,
+        };
+      } catch {
+        throw new DataSetError(
+          path,
+          undefined,
+          undefined,
+          undefined,
+          `is missing: a data set needs ${fileOrder.map((k) => dataFiles[k]).join(', ')} (check --dir or DATA_DIR)`,
+        );
+      }
+    }),
+  );
+}
+
+/**
+ * Files changed this recently are not trusted by their stat alone: a write within the file
+ * system's timestamp granularity of the stat may leave the modification time as it was.
+ */
+const settledNs = 2_000_000_000n;
+
+/**
+ * The data set's quick-check manifest (per file: name, size, modification and change time in
+ * ns, inode), or undefined when a file changed too recently for its stat to be trusted. The
+ * content hash stays the truth: a run skips on a manifest only when a run with this exact
+ * manifest recorded that content hash as loaded.
+ */
+export function manifestOf(files: readonly FileStat[], nowNs: bigint): string | undefined {
+  for (const f of files) {
+    if (nowNs - f.mtimeNs < settledNs || nowNs - f.ctimeNs < settledNs) return undefined;
+  }
+  return files.map((f) => `${f.file}:${f.size}:${f.mtimeNs}:${f.ctimeNs}:${f.ino}`).join(';');
+}
+
+/** The current time in ns since the epoch, comparable with file times. */
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
 }
 
 /** Starts the content hash of a data set: the file names and sizes, then their bytes in order. */
-export async function newDataSetHash(dir: string): Promise<Hash> {
+export function newDataSetHash(files: readonly FileStat[]): Hash {
   const hash = createHash('sha256');
-  for (const kind of fileOrder) {
-    const path = join(dir, dataFiles[kind]);
-    let size: number;
-    try {
-      const s = await stat(path);
-      if (!s.isFile()) throw new Error('not a file');
-      size = s.size;
-    } catch {
-      throw new DataSetError(
-        path,
-        undefined,
-        undefined,
-        undefined,
-        `is missing: a data set needs ${fileOrder.map((k) => dataFiles[k]).join(', ')} (check --dir or DATA_DIR)`,
-      );
-    }
-    hash.update(`${dataFiles[kind]}\0${size}\0`);
-  }
+  for (const f of files) hash.update(`${f.file}\0${f.size}\0`);
   return hash;
 }
 
-/** The content hash alone, without checking records (for status). */
-export async function hashDataSet(dir: string): Promise<string> {
-  const hash = await newDataSetHash(dir);
+/**
+ * The content hash alone, without checking records: the files read through one reused buffer, so
+ * hashing hundreds of megabytes leaves no garbage behind.
+ */
+export async function hashDataSet(dir: string, files?: readonly FileStat[]): Promise<string> {
+  const hash = newDataSetHash(files ?? (await statDataSet(dir)));
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
   for (const kind of fileOrder) {
-    for await (const chunk of createReadStream(join(dir, dataFiles[kind])))
-      hash.update(chunk as Buffer);
+    const file = await open(join(dir, dataFiles[kind]), 'r');
+    try {
+      for (;;) {
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      await file.close();
+    }
   }
   return hash.digest('hex');
 }
@@ -325,90 +411,149 @@ export interface DataSetCounts {
   order_items: number;
 }
 
+/** An order line priced from the data set's own products. */
+export interface PricedItem {
+  sku: string;
+  quantity: number;
+  unit_price_cents: number;
+}
+
+export interface CheckedOrder {
+  line: number;
+  record: OrderRecord;
+  items: PricedItem[];
+  total_cents: number;
+}
+
+/**
+ * Reads a data set file by file (products, users, then orders, each once, as a stream), checking
+ * every record and every reference between files, and hashing every byte. What it keeps grows
+ * with the number of products and users, never with the number of orders: duplicate order
+ * references are left to the caller (the loader finds them in its staging table).
+ */
+export class DataSetReader {
+  readonly counts: DataSetCounts = { products: 0, users: 0, orders: 0, order_items: 0 };
+  /** sku → price in cents: order lines are priced from the data set, not from the database. */
+  readonly prices = new Map<string, number>();
+  /** Where the file being read is, in bytes. */
+  readonly position: ReadPosition = { bytes: 0 };
+  readonly #emails = new Map<string, number>();
+  readonly #hash: Hash;
+
+  constructor(
+    readonly dir: string,
+    readonly files: readonly FileStat[],
+  ) {
+    this.#hash = newDataSetHash(files);
+  }
+
+  path(kind: DataFile): string {
+    return join(this.dir, dataFiles[kind]);
+  }
+
+  /** The size of a file when the data set was opened. */
+  size(kind: DataFile): number {
+    return this.files.find((f) => f.file === dataFiles[kind])?.size ?? 0;
+  }
+
+  async *products(): AsyncGenerator<ParsedRecord<'products'>[]> {
+    const path = this.path('products');
+    const skuLines = new Map<string, number>();
+    for await (const batch of readRecords(this.dir, 'products', this.#hash, this.position)) {
+      for (const { line, record } of batch) {
+        const first = skuLines.get(record.sku);
+        if (first !== undefined)
+          throw new DataSetError(
+            path,
+            line,
+            `sku ${JSON.stringify(record.sku)}`,
+            'sku',
+            `repeats the sku of line ${first}`,
+          );
+        skuLines.set(record.sku, line);
+        this.prices.set(record.sku, record.price_cents);
+      }
+      this.counts.products += batch.length;
+      yield batch;
+    }
+  }
+
+  async *users(): AsyncGenerator<ParsedRecord<'users'>[]> {
+    const path = this.path('users');
+    for await (const batch of readRecords(this.dir, 'users', this.#hash, this.position)) {
+      for (const { line, record } of batch) {
+        const first = this.#emails.get(record.email);
+        if (first !== undefined)
+          throw new DataSetError(
+            path,
+            line,
+            `email ${JSON.stringify(record.email)}`,
+            'email',
+            `repeats the email of line ${first}`,
+          );
+        this.#emails.set(record.email, line);
+      }
+      this.counts.users += batch.length;
+      yield batch;
+    }
+  }
+
+  /** The orders, each line priced; products and users must have been read first. */
+  async *orders(): AsyncGenerator<CheckedOrder[]> {
+    const path = this.path('orders');
+    for await (const batch of readRecords(this.dir, 'orders', this.#hash, this.position)) {
+      const checked: CheckedOrder[] = [];
+      for (const { line, record } of batch) {
+        if (!this.#emails.has(record.user_email))
+          throw new DataSetError(
+            path,
+            line,
+            `order ${JSON.stringify(record.external_ref)}`,
+            'user_email',
+            `names unknown user ${JSON.stringify(record.user_email)} (not in ${dataFiles.users})`,
+          );
+        let total = 0;
+        const items = record.items.map((item, i): PricedItem => {
+          const price = this.prices.get(item.sku);
+          if (price === undefined)
+            throw new DataSetError(
+              path,
+              line,
+              `order ${JSON.stringify(record.external_ref)}`,
+              `items[${i}].sku`,
+              `names unknown product ${JSON.stringify(item.sku)} (not in ${dataFiles.products})`,
+            );
+          total += price * item.quantity;
+          return { sku: item.sku, quantity: item.quantity, unit_price_cents: price };
+        });
+        this.counts.order_items += items.length;
+        checked.push({ line, record, items, total_cents: total });
+      }
+      this.counts.orders += checked.length;
+      yield checked;
+    }
+  }
+
+  /** The content hash of everything read; call once, after all three files. */
+  digest(): string {
+    return this.#hash.digest('hex');
+  }
+}
+
 export interface DataSetSummary {
-  dir: string;
   hash: string;
   counts: DataSetCounts;
-  /** sku → price in cents: order lines are priced from the data set, not from the database. */
   prices: Map<string, number>;
 }
 
 /**
- * Reads the whole data set once, checking every record and every reference between files, and
- * computes its hash. Nothing touches the database until this has passed.
+ * Reads the whole data set once without a database, checking every record and every reference
+ * between files except repeated order references (see DataSetReader), and computes its hash.
  */
 export async function scanDataSet(dir: string): Promise<DataSetSummary> {
-  const hash = await newDataSetHash(dir);
-  const counts: DataSetCounts = { products: 0, users: 0, orders: 0, order_items: 0 };
-  const prices = new Map<string, number>();
-  const skuLines = new Map<string, number>();
-  const emails = new Map<string, number>();
-  const refs = new Set<string>();
-
-  const productsPath = join(dir, dataFiles.products);
-  for await (const { line, record } of readRecords(dir, 'products', hash)) {
-    const first = skuLines.get(record.sku);
-    if (first !== undefined)
-      throw new DataSetError(
-        productsPath,
-        line,
-        `sku ${JSON.stringify(record.sku)}`,
-        'sku',
-        `repeats the sku of line ${first}`,
-      );
-    skuLines.set(record.sku, line);
-    prices.set(record.sku, record.price_cents);
-    counts.products++;
-  }
-  skuLines.clear();
-
-  const usersPath = join(dir, dataFiles.users);
-  for await (const { line, record } of readRecords(dir, 'users', hash)) {
-    const first = emails.get(record.email);
-    if (first !== undefined)
-      throw new DataSetError(
-        usersPath,
-        line,
-        `email ${JSON.stringify(record.email)}`,
-        'email',
-        `repeats the email of line ${first}`,
-      );
-    emails.set(record.email, line);
-    counts.users++;
-  }
-
-  const ordersPath = join(dir, dataFiles.orders);
-  for await (const { line, record } of readRecords(dir, 'orders', hash)) {
-    const label = `order ${JSON.stringify(record.external_ref)}`;
-    if (refs.has(record.external_ref))
-      throw new DataSetError(
-        ordersPath,
-        line,
-        label,
-        'external_ref',
-        "repeats an earlier order's external_ref",
-      );
-    refs.add(record.external_ref);
-    if (!emails.has(record.user_email))
-      throw new DataSetError(
-        ordersPath,
-        line,
-        label,
-        'user_email',
-        `names unknown user ${JSON.stringify(record.user_email)} (not in ${dataFiles.users})`,
-      );
-    record.items.forEach((item, i) => {
-      if (!prices.has(item.sku))
-        throw new DataSetError(
-          ordersPath,
-          line,
-          label,
-          `items[${i}].sku`,
-          `names unknown product ${JSON.stringify(item.sku)} (not in ${dataFiles.products})`,
-        );
-    });
-    counts.order_items += record.items.length;
-    counts.orders++;
-  }
-  return { dir, hash: hash.digest('hex'), counts, prices };
+  const reader = new DataSetReader(dir, await statDataSet(dir));
+  for await (const _ of reader.products());
+  for await (const _ of reader.users());
+  for await (const _ of reader.orders());
+  return { hash: reader.digest(), counts: reader.counts, prices: reader.prices };
 }

@@ -22,6 +22,8 @@ export function emptyCounts(): Counts {
 export interface HistoryEntry {
   hash: string;
   dataDir: string;
+  /** The files' quick-check manifest (see manifestOf), when they were settled enough to trust it. */
+  manifest: string | undefined;
   mode: LoadMode;
   outcome: Outcome;
   counts: Counts;
@@ -61,8 +63,9 @@ export async function recordRun(db: Queryable, e: HistoryEntry): Promise<number>
   const r = await db.query<{ id: number }>(
     `INSERT INTO data_load_history
        (dataset_hash, data_dir, mode, outcome, rows_inserted, rows_skipped, rows_updated,
-        table_counts, started_at, finished_at, duration_ms, applied_by, service_version, trace_id, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15)
+        table_counts, started_at, finished_at, duration_ms, applied_by, service_version, trace_id, error,
+        file_manifest)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16)
      RETURNING id`,
     [
       e.hash,
@@ -80,6 +83,7 @@ export async function recordRun(db: Queryable, e: HistoryEntry): Promise<number>
       e.serviceVersion,
       e.traceId ?? null,
       e.outcome === 'failed' ? (e.error ?? 'unknown error') : null,
+      e.manifest ?? null,
     ],
   );
   return Number(r.rows[0]!.id);
@@ -92,6 +96,25 @@ export async function alreadyLoaded(db: Queryable, hash: string, mode: LoadMode)
     [hash, mode],
   );
   return r.rows.length > 0;
+}
+
+/**
+ * The content hash recorded by a run that loaded or skipped the files of dir with exactly this
+ * manifest in this mode: those files, unchanged since, are already loaded without reading them.
+ */
+export async function loadedByManifest(
+  db: Queryable,
+  dir: string,
+  manifest: string,
+  mode: LoadMode,
+): Promise<string | undefined> {
+  const r = await db.query<{ hash: string }>(
+    `SELECT dataset_hash AS hash FROM data_load_history
+      WHERE file_manifest = $1 AND data_dir = $2 AND mode = $3 AND outcome IN ('loaded', 'skipped')
+      ORDER BY id DESC LIMIT 1`,
+    [manifest, dir, mode],
+  );
+  return r.rows[0]?.hash;
 }
 
 const selectColumns = `id::int AS "id", dataset_hash AS "datasetHash", data_dir AS "dataDir", mode,

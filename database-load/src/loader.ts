@@ -1,4 +1,3 @@
-import type { Hash } from 'node:crypto';
 import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   type AdvisoryLock,
@@ -9,24 +8,35 @@ import type { Database, DbClient, Queryable } from '@order-food/platform/databas
 import { describeError, isConnectionError, OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
 import {
+  type DataFile,
   type DataSetCounts,
-  type DataSetSummary,
+  DataSetError,
+  DataSetReader,
+  type FileStat,
   hashDataSet,
-  newDataSetHash,
-  readRecords,
-  scanDataSet,
+  manifestOf,
+  nowNs,
+  statDataSet,
 } from './dataset.js';
 import {
   alreadyLoaded,
   type Counts,
   emptyCounts,
   type LoadMode,
+  loadedByManifest,
   recordRun,
   type TableName,
 } from './history.js';
+import { OrderIds } from './order-ids.js';
 import { Progress } from './progress.js';
 import { requireSchema } from './schema-version.js';
-import { createStageTables, type StageValue, stageRows, stageTables } from './staging.js';
+import {
+  arrayLiteral,
+  createStageTables,
+  type StageValue,
+  stageRows,
+  stageTables,
+} from './staging.js';
 
 /** All loaders of one database serialize on this lock ('OFLD', 1). */
 const loadLock: AdvisoryLock = {
@@ -86,27 +96,31 @@ function currentTraceId(): string | undefined {
 }
 
 /**
- * Loads the data set in options.dir. Unless the history says this content hash is already loaded
- * in this mode (then the run returns at once, recorded as skipped), every file is validated and
- * then what is missing is inserted (mode insert), or users and products are also overwritten from
- * the files (mode upsert), in one transaction under the loader's advisory lock. Every run that
- * reaches the database, skipped or failed too, is recorded in data_load_history.
+ * Loads the data set in options.dir. Unless the history says this data set is already loaded in
+ * this mode (then the run returns at once, recorded as skipped), every file is validated while it
+ * streams into a staging table, and then what is missing is inserted (mode insert), or users and
+ * products are also overwritten from the files (mode upsert), in one transaction under the
+ * loader's advisory lock. Every run that reaches the database is recorded in data_load_history,
+ * skipped or failed too, except one that found the data set invalid (nothing of it was written).
  */
 export async function loadDataSet(db: Database, options: LoadOptions): Promise<LoadResult> {
   const { logger, mode } = options;
   const startedAt = new Date();
   const t0 = performance.now();
   const activeSpan = trace.getActiveSpan();
-  // Hashing alone is a fast sequential read: a pod restart with a loaded data set parses nothing.
-  const hash = await hashDataSet(options.dir);
-  activeSpan?.setAttributes({ 'data.hash': hash, 'data.mode': mode });
+  activeSpan?.setAttribute('data.mode', mode);
+  // A stat of the three files: a missing one stops the run here, before the database.
+  const files = await statDataSet(options.dir);
+  const manifest = manifestOf(files, nowNs());
 
   const schemaVersion = await requireSchema(db);
   logger.debug({ schemaVersion }, 'schema version checked');
 
+  let hash = '';
   const entry = (outcome: 'loaded' | 'skipped' | 'failed', counts: Counts, error?: string) => ({
     hash,
     dataDir: options.dir,
+    manifest,
     mode,
     outcome,
     counts,
@@ -118,12 +132,12 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     traceId: currentTraceId(),
     error,
   });
-  const skip = async (q: Queryable): Promise<LoadResult> => {
+  const skip = async (q: Queryable, by: 'manifest' | 'hash'): Promise<LoadResult> => {
     const e = entry('skipped', emptyCounts());
     const historyId = await recordRun(q, e);
     activeSpan?.setAttribute('data.outcome', 'skipped');
     logger.info(
-      { hash, mode, durationMs: Math.round(e.durationMs) },
+      { hash, mode, by, durationMs: Math.round(e.durationMs) },
       'data set already loaded in this mode; nothing to do',
     );
     return {
@@ -136,22 +150,19 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     };
   };
 
-  if (!options.force && (await alreadyLoaded(db, hash, mode))) return skip(db);
-
-  const summary = await inSpan('database-load validate', { 'data.dir': options.dir }, (span) =>
-    scanDataSet(options.dir).then((s) => {
-      span.setAttributes({
-        'data.hash': s.hash,
-        'data.products': s.counts.products,
-        'data.users': s.counts.users,
-        'data.orders': s.counts.orders,
-        'data.order_items': s.counts.order_items,
-      });
-      return s;
-    }),
-  );
-  if (summary.hash !== hash) throw changedWhileReading(options.dir);
-  logger.info({ hash, mode, dir: options.dir, ...summary.counts }, 'data set is valid');
+  if (!options.force && manifest !== undefined) {
+    // The files stat exactly as when a run recorded their content hash: a pod restart reads nothing.
+    const known = await loadedByManifest(db, options.dir, manifest, mode);
+    if (known !== undefined) {
+      hash = known;
+      activeSpan?.setAttribute('data.hash', hash);
+      return skip(db, 'manifest');
+    }
+  }
+  // Hashing alone is a fast sequential read: a data set already loaded is skipped unparsed.
+  hash = await hashDataSet(options.dir, files);
+  activeSpan?.setAttribute('data.hash', hash);
+  if (!options.force && (await alreadyLoaded(db, hash, mode))) return skip(db, 'hash');
 
   const client = await db.connect();
   let broken: Error | undefined;
@@ -161,14 +172,15 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     await acquireAdvisoryLock(client, loadLock, { timeoutMs: options.lockTimeoutMs, logger });
     locked = true;
     // Another pod may have loaded it while this one waited for the lock.
-    if (!options.force && (await alreadyLoaded(client, summary.hash, mode)))
-      return await skip(client);
+    if (!options.force && (await alreadyLoaded(client, hash, mode)))
+      return await skip(client, 'hash');
 
     let counts: Counts;
+    let dataSet: DataSetCounts;
     let historyId: number;
     try {
       await client.query('BEGIN');
-      counts = await loadInTransaction(client, summary, options);
+      ({ counts, dataSet } = await loadInTransaction(client, files, hash, options));
       historyId = await recordRun(client, entry('loaded', counts));
       await client.query('COMMIT');
     } catch (err) {
@@ -179,16 +191,13 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     }
     const durationMs = performance.now() - t0;
     activeSpan?.setAttribute('data.outcome', 'loaded');
-    logger.info(
-      { hash: summary.hash, mode, durationMs: Math.round(durationMs), counts },
-      'data set loaded',
-    );
+    logger.info({ hash, mode, durationMs: Math.round(durationMs), counts }, 'data set loaded');
     return {
       outcome: 'loaded',
-      hash: summary.hash,
+      hash,
       mode,
       counts,
-      dataSet: summary.counts,
+      dataSet,
       durationMs,
       historyId,
     };
@@ -205,25 +214,84 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     // After release: on PGlite the pool is this one connection.
     if (failure !== undefined) {
       activeSpan?.setAttribute('data.outcome', 'failed');
-      await recordRun(db, entry('failed', emptyCounts(), describeError(failure))).catch(
-        (err: Error) =>
-          logger.warn({ err: { message: err.message } }, 'could not record the failed run'),
-      );
+      if (!(failure instanceof DataSetError))
+        await recordRun(db, entry('failed', emptyCounts(), describeError(failure))).catch(
+          (err: Error) =>
+            logger.warn({ err: { message: err.message } }, 'could not record the failed run'),
+        );
     }
   }
 }
 
-/** Streams each file into its staging table, then merges it into the real table by natural key. */
+/**
+ * Streams each file once into its staging table, checking every record on the way (nothing
+ * touches a real table before all three files have passed), then merges the staged rows into the
+ * real tables by natural key.
+ */
 async function loadInTransaction(
   client: DbClient,
-  summary: DataSetSummary,
+  files: readonly FileStat[],
+  hash: string,
   options: LoadOptions,
-): Promise<Counts> {
+): Promise<{ counts: Counts; dataSet: DataSetCounts }> {
   const { logger, mode, dir, progressIntervalMs } = options;
   const counts = emptyCounts();
-  // The files are read a second time; their hash must still match the validated one.
-  const hash: Hash = await newDataSetHash(dir);
+  const reader = new DataSetReader(dir, files);
+  const progressOf = (kind: DataFile) =>
+    new Progress(logger, kind, reader.size(kind), reader.position, progressIntervalMs);
   await client.exec(createStageTables);
+
+  const progress = await inSpan('database-load validate', { 'data.dir': dir }, async (span) => {
+    const products = progressOf('products');
+    await stageRows(
+      client,
+      stageTables.products,
+      mapRecords(reader.products(), products, ({ record: p }) => [
+        p.sku,
+        p.name,
+        p.description,
+        p.category,
+        p.price_cents,
+        p.available,
+      ]),
+    );
+    const users = progressOf('users');
+    await stageRows(
+      client,
+      stageTables.users,
+      mapRecords(reader.users(), users, ({ record: u }) => [u.email, u.name, u.role]),
+    );
+    const orders = progressOf('orders');
+    const ids = new OrderIds();
+    await stageRows(
+      client,
+      stageTables.orders,
+      mapRecords(reader.orders(), orders, ({ line, record: o, items, total_cents }) => [
+        line,
+        ids.next(),
+        o.external_ref,
+        o.user_email,
+        o.status,
+        o.created_at,
+        total_cents,
+        arrayLiteral(items.map((i) => i.sku)),
+        arrayLiteral(items.map((i) => i.quantity)),
+        arrayLiteral(items.map((i) => i.unit_price_cents)),
+      ]),
+    );
+    if (reader.digest() !== hash) throw changedWhileReading(dir);
+    await client.query('ANALYZE stage_orders');
+    await checkRepeatedRefs(client, reader.path('orders'));
+    span.setAttributes({
+      'data.hash': hash,
+      'data.products': reader.counts.products,
+      'data.users': reader.counts.users,
+      'data.orders': reader.counts.orders,
+      'data.order_items': reader.counts.order_items,
+    });
+    return { products, users, orders };
+  });
+  logger.info({ hash, mode, dir, ...reader.counts }, 'data set is valid');
 
   const table = (name: TableName, fn: (span: Span) => Promise<void>) =>
     inSpan(
@@ -240,112 +308,95 @@ async function loadInTransaction(
     );
 
   await table('products', async () => {
-    const progress = new Progress(logger, 'products', summary.counts.products, progressIntervalMs);
-    await stageRows(
-      client,
-      stageTables.products,
-      mapRecords(readRecords(dir, 'products', hash), progress, (p) => [
-        p.sku,
-        p.name,
-        p.description,
-        p.category,
-        p.price_cents,
-        p.available,
-      ]),
-    );
     await client.query('ANALYZE stage_products');
     counts.products = await merge(
       client,
       mode,
-      progress.done,
+      reader.counts.products,
       `INSERT INTO products AS t (sku, name, description, category, price_cents, available)
        SELECT sku, name, description, category, price_cents, available FROM stage_products`,
       'sku',
       ['name', 'description', 'category', 'price_cents', 'available'],
     );
-    progress.finish(counts.products as unknown as Record<string, unknown>);
+    progress.products.finish(counts.products as unknown as Record<string, unknown>);
   });
 
   await table('users', async () => {
-    const progress = new Progress(logger, 'users', summary.counts.users, progressIntervalMs);
-    await stageRows(
-      client,
-      stageTables.users,
-      mapRecords(readRecords(dir, 'users', hash), progress, (u) => [u.email, u.name, u.role]),
-    );
     await client.query('ANALYZE stage_users');
     counts.users = await merge(
       client,
       mode,
-      progress.done,
+      reader.counts.users,
       'INSERT INTO users AS t (email, name, role) SELECT email, name, role FROM stage_users',
       'email',
       ['name', 'role'],
     );
-    progress.finish(counts.users as unknown as Record<string, unknown>);
+    progress.users.finish(counts.users as unknown as Record<string, unknown>);
   });
 
   await table('orders', async () => {
-    const progress = new Progress(logger, 'orders', summary.counts.orders, progressIntervalMs);
-    await stageRows(
-      client,
-      stageTables.orders,
-      mapRecords(readRecords(dir, 'orders', hash), progress, (o) => {
-        let total = 0;
-        const items = o.items.map((item, i) => {
-          const price = summary.prices.get(item.sku);
-          if (price === undefined)
-            throw new OperationalError(
-              `the data set changed while loading: unknown sku ${item.sku}`,
-            );
-          total += price * item.quantity;
-          return {
-            line_no: i + 1,
-            sku: item.sku,
-            quantity: item.quantity,
-            unit_price_cents: price,
-          };
-        });
-        return [o.external_ref, o.user_email, o.status, o.created_at, total, JSON.stringify(items)];
-      }),
-    );
-    await client.query('ANALYZE stage_orders');
     // Orders are never updated from the files: an order exists once, by external_ref.
     const r = await client.query(
-      `WITH inserted AS (
-         INSERT INTO orders (user_id, status, total_cents, external_ref, created_at, updated_at)
-         SELECT u.id, s.status, s.total_cents, s.external_ref,
-                coalesce(s.created_at, now()), coalesce(s.created_at, now())
-           FROM stage_orders s JOIN users u ON u.email = s.user_email
-         ON CONFLICT (external_ref) WHERE external_ref IS NOT NULL DO NOTHING
-         RETURNING id, external_ref)
-       INSERT INTO stage_new_orders (id, external_ref) SELECT id, external_ref FROM inserted`,
+      `INSERT INTO orders (id, user_id, status, total_cents, external_ref, created_at, updated_at)
+       SELECT s.id, u.id, s.status, s.total_cents, s.external_ref,
+              coalesce(s.created_at, now()), coalesce(s.created_at, now())
+         FROM stage_orders s JOIN users u ON u.email = s.user_email
+       ON CONFLICT (external_ref) WHERE external_ref IS NOT NULL DO NOTHING`,
     );
-    counts.orders = { inserted: r.rowCount, skipped: progress.done - r.rowCount, updated: 0 };
-    progress.finish(counts.orders as unknown as Record<string, unknown>);
+    const staged = reader.counts.orders;
+    counts.orders = { inserted: r.rowCount, skipped: staged - r.rowCount, updated: 0 };
+    // Only the lines of the orders inserted now are inserted: drop the others from the stage.
+    if (r.rowCount < staged)
+      await client.query(
+        'DELETE FROM stage_orders s WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = s.id)',
+      );
+    progress.orders.finish(counts.orders as unknown as Record<string, unknown>);
   });
 
-  if (hash.digest('hex') !== summary.hash) throw changedWhileReading(dir);
-
   await table('order_items', async () => {
-    await client.query('ANALYZE stage_new_orders');
     const r = await client.query(
       `INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)
-       SELECT n.id, i.line_no, p.id, i.quantity, i.unit_price_cents
-         FROM stage_new_orders n
-         JOIN stage_orders s ON s.external_ref = n.external_ref
-         CROSS JOIN LATERAL jsonb_to_recordset(s.items::jsonb)
-              AS i(line_no integer, sku text, quantity integer, unit_price_cents integer)
+       SELECT s.id, i.line_no, p.id, i.quantity, i.unit_price_cents
+         FROM stage_orders s
+         CROSS JOIN LATERAL unnest(s.skus, s.quantities, s.prices)
+              WITH ORDINALITY AS i(sku, quantity, unit_price_cents, line_no)
          JOIN products p ON p.sku = i.sku`,
     );
     counts.order_items = {
       inserted: r.rowCount,
-      skipped: summary.counts.order_items - r.rowCount,
+      skipped: reader.counts.order_items - r.rowCount,
       updated: 0,
     };
     logger.info({ table: 'order_items', ...counts.order_items }, 'table loaded');
   });
-  return counts;
+  return { counts, dataSet: reader.counts };
+}
+
+/**
+ * An order's external_ref may appear once in a data set. The check runs on the staging table, so
+ * the loader's memory does not grow with the number of orders; the report names the first line
+ * that repeats an earlier one, as a check while reading would.
+ */
+async function checkRepeatedRefs(client: DbClient, path: string): Promise<void> {
+  const repeated = await client.query<{ external_ref: string }>(
+    'SELECT external_ref FROM stage_orders GROUP BY external_ref HAVING count(*) > 1',
+  );
+  if (repeated.rows.length === 0) return;
+  const r = await client.query<{ line: number; external_ref: string; first: number }>(
+    `SELECT line, external_ref, first FROM (
+       SELECT line, external_ref, min(line) OVER (PARTITION BY external_ref) AS first
+         FROM stage_orders WHERE external_ref = ANY($1::text[])) d
+      WHERE line > first ORDER BY line LIMIT 1`,
+    [repeated.rows.map((row) => row.external_ref)],
+  );
+  const dup = r.rows[0]!;
+  throw new DataSetError(
+    path,
+    dup.line,
+    `order ${JSON.stringify(dup.external_ref)}`,
+    'external_ref',
+    `repeats the external_ref of line ${dup.first}`,
+  );
 }
 
 function changedWhileReading(dir: string): OperationalError {
@@ -355,13 +406,13 @@ function changedWhileReading(dir: string): OperationalError {
 }
 
 async function* mapRecords<R>(
-  records: AsyncIterable<{ record: R }>,
+  batches: AsyncIterable<R[]>,
   progress: Progress,
   toRow: (record: R) => StageValue[],
-): AsyncGenerator<StageValue[]> {
-  for await (const { record } of records) {
-    yield toRow(record);
-    progress.add();
+): AsyncGenerator<StageValue[][]> {
+  for await (const batch of batches) {
+    yield batch.map(toRow);
+    progress.add(batch.length);
   }
 }
 

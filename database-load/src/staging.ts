@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { DbClient } from '@order-food/platform/database';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -11,8 +11,10 @@ export interface StageTable {
 }
 
 /**
- * Temporary tables the files are streamed into; set-based statements take it from there. Order
- * lines travel as JSON text in one column, so one file is one COPY.
+ * Temporary tables the files are streamed into while they are checked; set-based statements take
+ * it from there. An order's lines travel as three arrays (skus, quantities, prices) in its own
+ * row, so one file is one COPY and the lines unnest without parsing JSON in the database. line is
+ * the order's line in its file, for the report of a repeated external_ref.
  */
 export const stageTables = {
   products: {
@@ -22,7 +24,18 @@ export const stageTables = {
   users: { name: 'stage_users', columns: ['email', 'name', 'role'] },
   orders: {
     name: 'stage_orders',
-    columns: ['external_ref', 'user_email', 'status', 'created_at', 'total_cents', 'items'],
+    columns: [
+      'line',
+      'id',
+      'external_ref',
+      'user_email',
+      'status',
+      'created_at',
+      'total_cents',
+      'skus',
+      'quantities',
+      'prices',
+    ],
   },
 } as const satisfies Record<string, StageTable>;
 
@@ -35,47 +48,90 @@ CREATE TEMPORARY TABLE stage_users (
   email text NOT NULL, name text NOT NULL, role text NOT NULL
 ) ON COMMIT DROP;
 CREATE TEMPORARY TABLE stage_orders (
-  external_ref text NOT NULL, user_email text NOT NULL, status text NOT NULL,
-  created_at timestamptz, total_cents bigint NOT NULL, items text NOT NULL
+  line integer NOT NULL, id uuid NOT NULL, external_ref text NOT NULL, user_email text NOT NULL,
+  status text NOT NULL, created_at timestamptz, total_cents bigint NOT NULL,
+  skus text[] NOT NULL, quantities integer[] NOT NULL, prices integer[] NOT NULL
 ) ON COMMIT DROP;
-CREATE TEMPORARY TABLE stage_new_orders (id uuid NOT NULL, external_ref text NOT NULL) ON COMMIT DROP;
 `;
+
+/** A PostgreSQL array literal of strings (always quoted: an unquoted NULL would be null) or numbers. */
+export function arrayLiteral(values: readonly (string | number)[]): string {
+  return `{${values
+    .map((v) => (typeof v === 'number' ? numberText(v) : `"${v.replace(/["\\]/g, '\\$&')}"`))
+    .join(',')}}`;
+}
+
+const needsEscape = /[\\\n\r\t]/;
+
+const small = Array.from({ length: 10_000 }, (_, i) => String(i));
+const fourDigits = small.map((d) => d.padStart(4, '0'));
+
+/**
+ * The decimal text of a number. Integers are put together from a table of 0 to 9999: V8 keeps
+ * the text of converted numbers in a cache that outlives the young generation, so converting a
+ * million distinct numbers (line numbers, totals) the usual way piles up old-generation garbage,
+ * and the loader's memory then grows with the number of orders.
+ */
+export function numberText(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) return String(n);
+  if (n < 10_000) return small[n]!;
+  if (n < 100_000_000) return small[Math.floor(n / 10_000)]! + fourDigits[n % 10_000]!;
+  return (
+    numberText(Math.floor(n / 100_000_000)) +
+    fourDigits[Math.floor(n / 10_000) % 10_000]! +
+    fourDigits[n % 10_000]!
+  );
+}
 
 /** One value in COPY's text format. */
 function copyText(v: StageValue): string {
   if (v === null) return '\\N';
   if (typeof v === 'boolean') return v ? 't' : 'f';
-  if (typeof v === 'number') return String(v);
+  if (typeof v === 'number') return numberText(v);
+  // Most values need no escape; test() first keeps replace() (and its garbage) for the rest.
+  if (!needsEscape.test(v)) return v;
   return v.replace(/[\\\n\r\t]/g, (c) =>
     c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
   );
 }
 
-async function* copyChunks(rows: AsyncIterable<StageValue[]>): AsyncGenerator<string> {
-  let chunk = '';
-  for await (const row of rows) {
-    chunk += `${row.map(copyText).join('\t')}\n`;
-    if (chunk.length >= 256 * 1024) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk !== '') yield chunk;
+/** A batch of rows as one chunk of COPY's text format. */
+export function copyChunk(rows: readonly StageValue[][]): string {
+  const lines: string[] = new Array(rows.length + 1);
+  for (let r = 0; r < rows.length; r++) lines[r] = rows[r]!.map(copyText).join('\t');
+  lines[rows.length] = '';
+  return lines.join('\n');
 }
 
 /**
- * Streams rows into a staging table: COPY FROM STDIN on PostgreSQL, batched multi-row INSERTs on
- * PGlite (one connection in this process, where COPY FROM STDIN is not offered).
+ * Streams batches of rows into a staging table: COPY FROM STDIN on PostgreSQL (one CopyData
+ * message per batch, the next batch read only once the socket took the last one), batched
+ * multi-row INSERTs on PGlite (one connection in this process, where COPY FROM STDIN is not
+ * offered).
  */
 export async function stageRows(
   client: DbClient,
   table: StageTable,
-  rows: AsyncIterable<StageValue[]>,
+  batches: AsyncIterable<StageValue[][]>,
 ): Promise<void> {
   const columns = table.columns.join(', ');
   if (client.raw.kind === 'postgres') {
     const stream = client.raw.client.query(copyFrom(`COPY ${table.name} (${columns}) FROM STDIN`));
-    await pipeline(Readable.from(copyChunks(rows)), stream);
+    const done = finished(stream);
+    // Awaited below; a failure meanwhile is no unhandled rejection.
+    done.catch(() => undefined);
+    try {
+      for await (const rows of batches) {
+        if (rows.length > 0 && !stream.write(copyChunk(rows)))
+          await Promise.race([once(stream, 'drain'), done]);
+      }
+    } catch (err) {
+      stream.destroy(err as Error);
+      await done.catch(() => undefined);
+      throw err;
+    }
+    stream.end();
+    await done;
     return;
   }
   const width = table.columns.length;
@@ -95,9 +151,11 @@ export async function stageRows(
     );
     params = [];
   };
-  for await (const row of rows) {
-    params.push(...row);
-    if (params.length >= batchRows * width) await flush();
+  for await (const rows of batches) {
+    for (const row of rows) {
+      params.push(...row);
+      if (params.length >= batchRows * width) await flush();
+    }
   }
   await flush();
 }

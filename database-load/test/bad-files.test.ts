@@ -142,6 +142,19 @@ const cases: { name: string; dir: () => string; message: RegExp }[] = [
       /products\.jsonl line 4 \(sku "PIZZA-MARGHERITA"\): field "sku" repeats the sku of line 1/,
   },
   {
+    name: 'a repeated external_ref (found in the staging table)',
+    dir: () =>
+      withLine(
+        'orders.jsonl',
+        9,
+        jsonEdit((o) => {
+          o.external_ref = 'SEED-ORDER-0002';
+        }),
+      ),
+    message:
+      /orders\.jsonl line 9 \(order "SEED-ORDER-0002"\): field "external_ref" repeats the external_ref of line 2/,
+  },
+  {
     name: 'a missing file',
     dir: () => {
       const dir = copyDataSet();

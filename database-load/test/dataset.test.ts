@@ -113,15 +113,6 @@ test('each kind of bad record names its file, line, record and field', async () 
       },
       /field "created_at" must be an ISO 8601 timestamp/,
     ],
-    [
-      {
-        orders: [
-          '{"external_ref":"R1","user_email":"a@example.com","items":[{"sku":"A-1","quantity":1}]}',
-          '{"external_ref":"R1","user_email":"a@example.com","items":[{"sku":"A-1","quantity":1}]}',
-        ],
-      },
-      /orders\.jsonl line 2 \(order "R1"\): field "external_ref" repeats an earlier order's external_ref/,
-    ],
   ];
   for (const [files, message] of cases) await rejects(dataSet(files), message);
 });

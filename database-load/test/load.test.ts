@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { OtlpReceiver } from '@order-food/platform/testing/otlp-receiver';
 import {
@@ -7,12 +9,14 @@ import {
   type TestDatabase,
 } from '@order-food/platform/testing/test-database';
 import {
+  copyDataSet,
   defaultDataDir,
   expectedFromFiles,
   explain,
   history,
   migrate,
   readJsonl,
+  removeDir,
   runLoad,
   tableCounts,
 } from './helpers.js';
@@ -48,7 +52,7 @@ test('an unmigrated database: refuses to run, exit 1, one clear line, nothing wr
   assert.equal(r.code, 1, explain(r));
   assert.match(
     r.stderr,
-    /database-load: error: the database schema is at version none .*needs version 2 or later: run database-migration first/,
+    /database-load: error: the database schema is at version none .*needs version 3 or later: run database-migration first/,
   );
   const tables = await sql(db, `SELECT 1 FROM pg_tables WHERE schemaname = 'public'`);
   assert.equal(tables.length, 0);
@@ -253,5 +257,43 @@ test('spans: one per run under the start-up trace, one per table; the trace id i
     assert.equal((await history(db)).at(-1)!.trace_id, traceId);
   } finally {
     await receiver.stop();
+  }
+});
+
+test('a rerun on unchanged files skips on their stat alone; a touched file is hashed, an edited one loaded', async () => {
+  const dir = copyDataSet();
+  try {
+    // Files changed in the last seconds are not trusted by their stat: let the copy settle.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const runs = async () => (await history(db)).length;
+    const before = await runs();
+    const first = await runLoad(db.url, ['--dir', dir]);
+    assert.equal(first.code, 0, explain(first));
+    assert.match(first.stdout, /"by":"hash".*already loaded in this mode/);
+    const again = await runLoad(db.url, ['--dir', dir]);
+    assert.equal(again.code, 0, explain(again));
+    assert.match(again.stdout, /"by":"manifest".*already loaded in this mode/);
+
+    // Same bytes, another modification time: hashed, still the loaded data set.
+    const orders = join(dir, 'orders.jsonl');
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(orders, past, past);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const touched = await runLoad(db.url, ['--dir', dir]);
+    assert.equal(touched.code, 0, explain(touched));
+    assert.match(touched.stdout, /"by":"hash".*already loaded in this mode/);
+
+    // Same size and modification time, other bytes: the change time differs, so it is read.
+    const text = readFileSync(orders, 'utf8');
+    writeFileSync(orders, text.replace('"quantity": 2', '"quantity": 3'));
+    utimesSync(orders, past, past);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const edited = await runLoad(db.url, ['--dir', dir]);
+    assert.equal(edited.code, 0, explain(edited));
+    assert.match(edited.stdout, /data set loaded/);
+    const outcomes = (await history(db)).slice(before).map((h) => h.outcome);
+    assert.deepEqual(outcomes, ['skipped', 'skipped', 'skipped', 'loaded']);
+  } finally {
+    removeDir(dir);
   }
 });
