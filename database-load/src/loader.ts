@@ -237,6 +237,8 @@ async function loadInTransaction(
   const { logger, mode, dir, progressIntervalMs } = options;
   const counts = emptyCounts();
   const reader = new DataSetReader(dir, files);
+  // For the sort of the staged orders and the hash aggregate of the duplicate check.
+  await client.query("SET LOCAL work_mem = '64MB'");
   const progressOf = (kind: DataFile) =>
     new Progress(logger, kind, reader.size(kind), reader.position, progressIntervalMs);
   await client.exec(createStageTables);
@@ -268,7 +270,7 @@ async function loadInTransaction(
       stageTables.orders,
       mapRecords(reader.orders(), orders, ({ line, record: o, items, total_cents }) => [
         line,
-        ids.next(),
+        ids.next(o.created_at === null ? undefined : Date.parse(o.created_at)),
         o.external_ref,
         o.user_email,
         o.status,
@@ -335,12 +337,17 @@ async function loadInTransaction(
   });
 
   await table('orders', async () => {
+    // One sort for both inserts: orders and their lines go in by id, that is by created_at.
+    await client.query(
+      'CREATE TEMPORARY TABLE stage_sorted ON COMMIT DROP AS SELECT * FROM stage_orders ORDER BY id',
+    );
+    await client.query('DROP TABLE stage_orders');
     // Orders are never updated from the files: an order exists once, by external_ref.
     const r = await client.query(
       `INSERT INTO orders (id, user_id, status, total_cents, external_ref, created_at, updated_at)
        SELECT s.id, u.id, s.status, s.total_cents, s.external_ref,
               coalesce(s.created_at, now()), coalesce(s.created_at, now())
-         FROM stage_orders s JOIN users u ON u.email = s.user_email
+         FROM stage_sorted s JOIN users u ON u.email = s.user_email
        ON CONFLICT (external_ref) WHERE external_ref IS NOT NULL DO NOTHING`,
     );
     const staged = reader.counts.orders;
@@ -348,7 +355,7 @@ async function loadInTransaction(
     // Only the lines of the orders inserted now are inserted: drop the others from the stage.
     if (r.rowCount < staged)
       await client.query(
-        'DELETE FROM stage_orders s WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = s.id)',
+        'DELETE FROM stage_sorted s WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = s.id)',
       );
     progress.orders.finish(counts.orders as unknown as Record<string, unknown>);
   });
@@ -357,7 +364,7 @@ async function loadInTransaction(
     const r = await client.query(
       `INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)
        SELECT s.id, i.line_no, p.id, i.quantity, i.unit_price_cents
-         FROM stage_orders s
+         FROM stage_sorted s
          CROSS JOIN LATERAL unnest(s.skus, s.quantities, s.prices)
               WITH ORDINALITY AS i(sku, quantity, unit_price_cents, line_no)
          JOIN products p ON p.sku = i.sku`,
