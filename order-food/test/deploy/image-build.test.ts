@@ -271,4 +271,26 @@ describe('images built from the Dockerfiles into directories', { concurrency: fa
     const stopped = await exit;
     assert.equal(stopped.code, 0, stopped.output);
   });
+
+  it('a stack trace points into the bundle, and at the TypeScript line with NODE_OPTIONS=--enable-source-maps', async () => {
+    // A migration "file" that is a directory: reading it fails with an error the runner does not
+    // expect, whose stack the program prints at LOG_LEVEL=debug.
+    const dir = mkdtempSync(join(workRoot, 'migrations-'));
+    mkdirSync(join(dir, '0001_unreadable.sql'));
+    const env = { DATABASE_URL: db.url, MIGRATIONS_DIR: dir, LOG_LEVEL: 'debug' };
+    const plain = await finish(start(runtime['database-migration']!, env));
+    assert.equal(plain.code, 1, plain.output);
+    assert.match(
+      plain.output,
+      /at (async )?loadMigrations \(file:.*\/dist\/cli\.bundle\.js:\d+:\d+\)/,
+    );
+    const mapped = await finish(
+      start(runtime['database-migration']!, { ...env, NODE_OPTIONS: '--enable-source-maps' }),
+    );
+    assert.equal(mapped.code, 1, mapped.output);
+    assert.match(
+      mapped.output,
+      /at (async )?loadMigrations \(.*database-migration\/src\/migration-files\.ts:\d+:\d+\)/,
+    );
+  });
 });
