@@ -189,10 +189,12 @@ const entrySource = `#!/usr/bin/env node
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-module.enableCompileCache?.({
-  directory: fileURLToPath(new URL('compile-cache/', import.meta.url)),
-  portable: true,
-});
+const directory = fileURLToPath(new URL('compile-cache/', import.meta.url));
+// Node 24.12 takes options (portable: the build stage's cache serves the image at another path);
+// older Node versions a directory, and Node 20 has no compile cache.
+const [major, minor] = process.versions.node.split('.').map(Number);
+const options = major > 24 || (major === 24 && minor >= 12);
+module.enableCompileCache?.(options ? { directory, portable: true } : directory);
 await import('./${basename(bundleFile)}');
 `;
 
