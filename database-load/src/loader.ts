@@ -385,16 +385,15 @@ async function loadInTransaction(
  * that repeats an earlier one, as a check while reading would.
  */
 async function checkRepeatedRefs(client: DbClient, path: string): Promise<void> {
-  const repeated = await client.query<{ external_ref: string }>(
-    'SELECT external_ref FROM stage_orders GROUP BY external_ref HAVING count(*) > 1',
+  const repeated = await client.query(
+    'SELECT 1 FROM stage_orders GROUP BY external_ref HAVING count(*) > 1 LIMIT 1',
   );
   if (repeated.rows.length === 0) return;
   const r = await client.query<{ line: number; external_ref: string; first: number }>(
     `SELECT line, external_ref, first FROM (
        SELECT line, external_ref, min(line) OVER (PARTITION BY external_ref) AS first
-         FROM stage_orders WHERE external_ref = ANY($1::text[])) d
+         FROM stage_orders) d
       WHERE line > first ORDER BY line LIMIT 1`,
-    [repeated.rows.map((row) => row.external_ref)],
   );
   const dup = r.rows[0]!;
   throw new DataSetError(
