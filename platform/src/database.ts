@@ -134,6 +134,89 @@ const pgTypes = {
   },
 };
 
+const startedAt = Symbol('statement started at');
+const timedOut = Symbol('statement timed out');
+type WatchedClient = pg.ClientBase & { [startedAt]?: number; [timedOut]?: Error };
+
+/**
+ * The client-side bound on one statement (DatabaseOptions.queryTimeoutMs), kept without a timer or
+ * a closure per statement. pg's own query_timeout arms a setTimeout for every statement; under load
+ * those timers, with the query, its rows and the request waiting on them, outlived V8's
+ * young-generation collections and were promoted: in the API that was most of the garbage
+ * collector's work per request and an old generation growing by megabytes a second. Here a
+ * statement only writes its start time (a small integer) on its connection, and one sweep a
+ * fraction of the bound later ends each overdue statement: it fails with "Query read timeout" and
+ * its connection is destroyed, which the pool then replaces.
+ */
+export class StatementWatchdog {
+  readonly #timeoutMs: number;
+  readonly #clients = new Set<WatchedClient>();
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Runs one statement on client under the bound (callback form: see createPostgres). */
+  query(client: pg.ClientBase, text: string, params?: readonly unknown[]): Promise<pg.QueryResult> {
+    const watched = client as WatchedClient;
+    if (!this.#clients.has(watched)) {
+      this.#clients.add(watched);
+      watched.once('end', () => this.#clients.delete(watched));
+    }
+    this.#arm();
+    // A small integer: stored on the connection without allocating.
+    watched[startedAt] = Math.floor(performance.now()) + 1;
+    return new Promise((resolve, reject) => {
+      watched.query(text, params as unknown[], (err: Error | null, result) => {
+        watched[startedAt] = 0;
+        const timeout = watched[timedOut];
+        if (timeout) reject(timeout);
+        else if (err) reject(err);
+        else resolve(result);
+      });
+    });
+  }
+
+  /** How many connections are running a statement now. */
+  get running(): number {
+    let n = 0;
+    for (const client of this.#clients) if (client[startedAt]) n++;
+    return n;
+  }
+
+  close(): void {
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+    this.#clients.clear();
+  }
+
+  #arm(): void {
+    if (this.#sweep) return;
+    const every = Math.max(10, Math.min(1000, Math.floor(this.#timeoutMs / 4)));
+    this.#sweep = setInterval(() => this.#check(), every);
+    this.#sweep.unref();
+  }
+
+  #check(): void {
+    const now = Math.floor(performance.now()) + 1;
+    for (const client of this.#clients) {
+      const since = client[startedAt];
+      if (!since || client[timedOut] || now - since < this.#timeoutMs) continue;
+      client[timedOut] = new Error(
+        `Query read timeout: the database did not answer within ${this.#timeoutMs} ms; the connection is closed`,
+      );
+      // The answer may never come (a dead peer, a cut network): only a new connection helps. pg
+      // then fails the statement, and the caller gets the error above.
+      (
+        client as unknown as { connection?: { stream?: { destroy(): void } } }
+      ).connection?.stream?.destroy();
+      this.#clients.delete(client);
+    }
+    if (this.#clients.size === 0) this.close();
+  }
+}
+
 function createPostgres(
   target: Extract<DatabaseTarget, { kind: 'postgres' }>,
   options: DatabaseOptions,
@@ -151,7 +234,6 @@ function createPostgres(
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
-    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     keepAlive: true,
     types: pgTypes,
@@ -161,6 +243,20 @@ function createPostgres(
   pool.on('error', (err) =>
     logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
   );
+
+  const watchdog = options.queryTimeoutMs
+    ? new StatementWatchdog(options.queryTimeoutMs)
+    : undefined;
+  // The callback form of client.query: its promise form kept every query and its rows alive
+  // through young-generation collections as well (see StatementWatchdog).
+  const run = (client: pg.PoolClient, text: string, params?: readonly unknown[]) =>
+    watchdog
+      ? watchdog.query(client, text, params)
+      : new Promise<pg.QueryResult>((resolve, reject) => {
+          client.query(text, params as unknown[], (err: Error | null, result) =>
+            err ? reject(err) : resolve(result),
+          );
+        });
 
   const wrap = (client: pg.PoolClient): DbClient => {
     let broken: Error | undefined;
@@ -173,12 +269,12 @@ function createPostgres(
       raw: { kind: 'postgres', client },
       query: <T>(text: string, params?: readonly unknown[]) =>
         traced(spanTarget, text, onQuery, async () => {
-          const r = await client.query(text, params as unknown[] | undefined);
+          const r = await run(client, text, params);
           return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
         }),
       exec: (sql: string) =>
         traced(spanTarget, sql, onQuery, async () => {
-          await client.query(sql);
+          await run(client, sql);
         }),
       release(err?: Error | boolean) {
         client.removeListener('error', onError);
@@ -198,17 +294,46 @@ function createPostgres(
       });
     });
 
+  // One statement on a pooled connection, as pool.query does, but under the watchdog. A
+  // connection that failed (not a statement the server refused) is discarded, not reused.
+  const single = (text: string, params?: readonly unknown[]): Promise<pg.QueryResult> =>
+    new Promise((resolve, reject) => {
+      pool.connect((err, client, done) => {
+        if (err || !client) {
+          reject(err ?? new Error('no database connection'));
+          return;
+        }
+        let broken: Error | undefined;
+        const onError = (e: Error) => {
+          broken = e;
+        };
+        client.on('error', onError);
+        run(client, text, params).then(
+          (result) => {
+            client.removeListener('error', onError);
+            done(broken);
+            resolve(result);
+          },
+          (e: Error) => {
+            client.removeListener('error', onError);
+            done(broken ?? (e instanceof pg.DatabaseError ? undefined : e));
+            reject(e);
+          },
+        );
+      });
+    });
+
   return {
     kind: 'postgres',
     display: target.display,
     query: <T>(text: string, params?: readonly unknown[]) =>
       traced(spanTarget, text, onQuery, async () => {
-        const r = await pool.query(text, params as unknown[] | undefined);
+        const r = await single(text, params);
         return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
       }),
     exec: (sql: string) =>
       traced(spanTarget, sql, onQuery, async () => {
-        await pool.query(sql);
+        await single(sql);
       }),
     connect: checkout,
     async transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T> {
@@ -229,7 +354,10 @@ function createPostgres(
       return listenPostgres(target.url, options, channel, onMessage);
     },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => pool.end(),
+    close: () => {
+      watchdog?.close();
+      return pool.end();
+    },
   };
 }
 

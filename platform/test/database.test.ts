@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { parseDatabaseTarget } from '../src/config.js';
+import { createDatabase, type Database, StatementWatchdog } from '../src/database.js';
+import { createLogger } from '../src/logger.js';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+
+describe('StatementWatchdog', () => {
+  /** A connection whose statements answer after answerMs (never when undefined). */
+  function fakeClient(answerMs?: number, error?: Error) {
+    const emitter = new EventEmitter();
+    let pending: ((err: Error | null, result?: unknown) => void) | undefined;
+    const client = Object.assign(emitter, {
+      destroyed: 0,
+      query(_text: string, _params: unknown, cb: (err: Error | null, result?: unknown) => void) {
+        pending = cb;
+        if (answerMs !== undefined)
+          setTimeout(
+            () => (error ? cb(error) : cb(null, { rows: [{ ok: 1 }], rowCount: 1 })),
+            answerMs,
+          );
+      },
+      connection: {
+        stream: {
+          destroy: () => {
+            client.destroyed++;
+            pending?.(new Error('Connection terminated unexpectedly'));
+          },
+        },
+      },
+    });
+    return client;
+  }
+
+  test('a statement answered in time resolves and is no longer watched', async () => {
+    const watchdog = new StatementWatchdog(1000);
+    const client = fakeClient(5);
+    const result = await watchdog.query(client as unknown as pg.ClientBase, 'SELECT 1');
+    assert.deepEqual(result.rows, [{ ok: 1 }]);
+    assert.equal(watchdog.running, 0);
+    assert.equal(client.destroyed, 0);
+    watchdog.close();
+  });
+
+  test('a statement that never answers fails with "Query read timeout" and its connection is destroyed', async () => {
+    const watchdog = new StatementWatchdog(100);
+    const client = fakeClient();
+    await assert.rejects(
+      watchdog.query(client as unknown as pg.ClientBase, 'SELECT 1'),
+      /Query read timeout: the database did not answer within 100 ms/,
+    );
+    assert.equal(client.destroyed, 1);
+    assert.equal(watchdog.running, 0);
+    watchdog.close();
+  });
+
+  test('a statement the server refuses keeps its own error', async () => {
+    const watchdog = new StatementWatchdog(1000);
+    const client = fakeClient(1, new Error('relation "nope" does not exist'));
+    await assert.rejects(
+      watchdog.query(client as unknown as pg.ClientBase, 'SELECT * FROM nope'),
+      /relation "nope" does not exist/,
+    );
+    assert.equal(client.destroyed, 0);
+    watchdog.close();
+  });
+});
+
+describe('the PostgreSQL adapter bounds every statement (DB_QUERY_TIMEOUT)', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+
+  before(async () => {
+    testDb = await createTestDatabase('platform_db');
+    if (testDb.kind !== 'postgres') return;
+    db = await createDatabase(parseDatabaseTarget({ DATABASE_URL: testDb.url }), {
+      logger: createLogger('test', 'silent'),
+      applicationName: 'platform-test',
+      max: 2,
+      queryTimeoutMs: 300,
+    });
+  });
+
+  after(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  test('an overdue statement fails with a clear error and the pool goes on serving', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    await assert.rejects(db.query('SELECT pg_sleep(5)'), /Query read timeout/);
+    // Both connections of the pool are usable afterwards: the killed one was replaced.
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((n) => db.query<{ n: number }>('SELECT $1::int AS n', [n])),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.rows[0]?.n),
+      [1, 2, 3, 4],
+    );
+  });
+
+  test('inside a transaction too: it rolls back and the next one commits', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    await db.exec('CREATE TABLE IF NOT EXISTS wd (n int)');
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.query('INSERT INTO wd VALUES (1)');
+        await tx.query('SELECT pg_sleep(5)');
+      }),
+      /Query read timeout/,
+    );
+    await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO wd VALUES (2)');
+    });
+    const { rows } = await db.query<{ n: number }>('SELECT n FROM wd ORDER BY n');
+    assert.deepEqual(
+      rows.map((r) => r.n),
+      [2],
+    );
+  });
+
+  test('a statement the server refuses keeps its SQLSTATE and does not cost a connection', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    const err = await db.query('SELECT * FROM missing_table').catch((e: unknown) => e);
+    assert.ok(err instanceof pg.DatabaseError);
+    assert.equal(err.code, '42P01');
+    const { rows } = await db.query<{ ok: number }>('SELECT 1 AS ok');
+    assert.equal(rows[0]?.ok, 1);
+  });
+});
