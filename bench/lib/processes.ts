@@ -20,6 +20,18 @@ export const programs = {
   'order-food': { source: 'order-food/src/server.ts', dist: 'order-food/dist/server.js' },
 } as const;
 export type ProgramName = keyof typeof programs;
+
+/**
+ * What the images add to a program's start besides the entry: the Node flags of the Dockerfile's
+ * ENTRYPOINT and the environment of its runtime stage (bench/test checks both against the
+ * Dockerfiles).
+ */
+export const imageNodeFlags: Readonly<Record<string, readonly string[]>> = {
+  'order-food/dist/server.js': ['--max-semi-space-size=8'],
+};
+export const imageEnv: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'order-food/dist/server.js': { MALLOC_ARENA_MAX: '2' },
+};
 export type RunMode = 'source' | 'dist';
 
 /**
@@ -29,8 +41,8 @@ export type RunMode = 'source' | 'dist';
  */
 export function entryArgs(entry: string, typescript: 'tsx' | 'strip' = 'tsx'): string[] {
   const file = join(repoRoot, entry);
-  // The images' ENTRYPOINT: node <workspace>/dist/<entry>.js (source maps are opt-in there).
-  if (entry.endsWith('.js')) return [file];
+  // The images' ENTRYPOINT: node [flags] <workspace>/dist/<entry>.js (source maps are opt-in there).
+  if (entry.endsWith('.js')) return [...(imageNodeFlags[entry] ?? []), file];
   if (typescript === 'strip') return [file];
   return ['--conditions=source', '--import', 'tsx', file];
 }
@@ -125,7 +137,7 @@ export function spawnPinned(options: SpawnOptions): ChildProcess {
     const [cmd, ...argv] = pinned(options.core, args);
     const child = spawn(cmd!, argv, {
       cwd: repoRoot,
-      env: childEnv(options.env),
+      env: childEnv({ ...imageEnv[options.entry ?? ''], ...options.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const file = createWriteStream(options.logFile, { flags: 'a' });
@@ -143,7 +155,7 @@ export function spawnPinned(options: SpawnOptions): ChildProcess {
     return track(
       spawn(cmd!, argv, {
         cwd: repoRoot,
-        env: childEnv(options.env),
+        env: childEnv({ ...imageEnv[options.entry ?? ''], ...options.env }),
         stdio: ['ignore', fd, fd],
       }),
     );
