@@ -4,7 +4,8 @@ import { productsChannel } from './product-repository.js';
 
 /**
  * The menu, as serialized response bodies, kept in memory: reading the menu is the hot path and
- * changes rarely. Every product change is announced with pg_notify in its own transaction, so a
+ * changes rarely. Bodies are kept as UTF-8 bytes, so a hit is written to the socket as it is,
+ * without encoding the same string again for every request. Every product change is announced with pg_notify in its own transaction, so a
  * change made through any replica empties the cache of every replica. The cache serves only while
  * the notification connection is up; after a reconnect (notifications may have been missed) it
  * starts empty.
@@ -13,7 +14,7 @@ export class MenuCache {
   readonly #db: Database;
   readonly #logger: Pick<FastifyBaseLogger, 'info' | 'warn'>;
   readonly #maxEntries: number;
-  readonly #entries = new Map<string, string>();
+  readonly #entries = new Map<string, Buffer>();
   #generation = 0;
   #listening = false;
   #stop: (() => Promise<void>) | undefined;
@@ -35,11 +36,11 @@ export class MenuCache {
     return this.#generation;
   }
 
-  get(key: string): string | undefined {
+  get(key: string): Buffer | undefined {
     return this.#listening ? this.#entries.get(key) : undefined;
   }
 
-  set(key: string, body: string, generation: number): void {
+  set(key: string, body: Buffer, generation: number): void {
     if (!this.#listening || generation !== this.#generation) return;
     // Query strings vary freely: bound the memory by forgetting the oldest entry.
     if (this.#entries.size >= this.#maxEntries) {

@@ -89,7 +89,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     const generation = cache.generation;
     const after = cursor === undefined ? undefined : decodeProductCursor(cursor);
     const page = await listProducts(db, { category, available, q, after, limit });
-    const body = JSON.stringify(page);
+    const body = Buffer.from(JSON.stringify(page));
     cache.set(key, body, generation);
     return reply.type(jsonType).send(body);
   };
@@ -125,7 +125,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
       const generation = cache.generation;
       const product = await getProduct(db, request.params.id);
       if (!product) throw notFound(`product ${request.params.id} does not exist`);
-      const body = JSON.stringify(product);
+      const body = Buffer.from(JSON.stringify(product));
       cache.set(key, body, generation);
       return (reply as FastifyReply).type(jsonType).send(body);
     },

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../testing/run-program.js';
+
+/** Runs a snippet that logs through createLogger with stdout a pipe, as in a container. */
+function run(
+  body: string,
+  onLine?: (line: string, child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; lines: string[] }> {
+  const logger = join(repoRoot, 'platform/src/logger.ts');
+  const script = `import { createLogger } from ${JSON.stringify(logger)};\nconst log = createLogger('t', 'info');\n${body}`;
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const lines: string[] = [];
+  let rest = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      onLine?.(line, child);
+    }
+  });
+  // A bound, not an assertion: a program whose line never came would otherwise never end.
+  const bound = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(bound);
+      resolve({ code, lines });
+    }),
+  );
+}
+
+test('every buffered line is written when the program exits, however it exits', async () => {
+  const log = 'for (let i = 0; i < 50; i++) log.info({ i }, "line");';
+  for (const [how, exit, code] of [
+    ['returns', '', 0],
+    ['process.exit', 'process.exit(3);', 3],
+    ['throws', 'throw new Error("boom");', 1],
+  ] as const) {
+    const r = await run(`${log}\n${exit}`);
+    assert.equal(r.code, code, how);
+    assert.equal(r.lines.length, 50, `${how}: all 50 lines`);
+    assert.deepEqual(
+      r.lines.map((l) => JSON.parse(l).i),
+      Array.from({ length: 50 }, (_, i) => i),
+      `${how}: in order`,
+    );
+  }
+});
+
+test('a quiet program still writes its lines while it runs, not only at exit', async () => {
+  // The program logs once and then waits for a signal that the test sends only after reading
+  // the line: had the line waited for exit, the program would never end.
+  const r = await run(
+    'log.info("ready"); process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000);',
+    (line, child) => {
+      if (JSON.parse(line).msg === 'ready') child.kill('SIGTERM');
+    },
+  );
+  assert.equal(r.code, 0);
+  assert.equal(r.lines.length, 1);
+});
