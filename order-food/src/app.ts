@@ -61,23 +61,31 @@ export const app = fp<AppOptions>(
     fastify.setValidatorCompiler(validatorCompiler);
     await fastify.register(tracing, { metrics });
 
-    fastify.addHook('onRequest', async (request, reply) => {
+    // The hooks every request passes take callbacks, not promises: one promise and a microtask
+    // less each, on every request.
+    fastify.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id);
-      if (lifecycle.closing)
-        throw new HttpProblem(503, 'shutting down; retry on another replica', {
-          headers: { 'retry-after': '1' },
-        });
+      if (lifecycle.closing) {
+        done(
+          new HttpProblem(503, 'shutting down; retry on another replica', {
+            headers: { 'retry-after': '1' },
+          }),
+        );
+        return;
+      }
+      done();
     });
     // From the first shutdown signal on, every response closes its connection: clients reconnect
     // (to another replica) and keep-alive connections cannot hold the close open.
-    fastify.addHook('onSend', async (_request, reply) => {
+    fastify.addHook('onSend', (_request, reply, payload, done) => {
       if (lifecycle.shuttingDown) reply.header('connection', 'close');
+      done(null, payload);
     });
     // One line per request (Fastify's own two are disabled); probes only at debug level. Every
     // field of it is the server's own (the route template, not the URL), so it skips the
     // redaction pass that every other line pays.
     const requestLog = fastify.log.child({}, { redact: [] });
-    fastify.addHook('onResponse', async (request, reply) => {
+    fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url;
       const fields = {
         request_id: request.id,
@@ -88,6 +96,7 @@ export const app = fp<AppOptions>(
       };
       if (route && probeRoutes.has(route)) requestLog.debug(fields, 'request completed');
       else requestLog.info(fields, 'request completed');
+      done();
     });
 
     await fastify.register(errors);

@@ -37,12 +37,27 @@ function traceMixin(): Record<string, string> {
   return { trace_id: ctx.traceId, span_id: ctx.spanId };
 }
 
+/**
+ * pino's isoTime, formatted once per millisecond: a busy API logs several lines in the same
+ * millisecond, and formatting a Date was a tenth of what a request line cost.
+ */
+let lastMs = -1;
+let lastTime = '';
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 export function loggerOptions(service: string, level: string): LoggerOptions {
   return {
     level,
     base: { service },
     messageKey: 'msg',
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     redact: { paths: redactPaths, censor: '[redacted]' },
     mixin: traceMixin,
     formatters: { level: (label) => ({ level: label }) },
