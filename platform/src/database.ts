@@ -144,7 +144,7 @@ type WatchedClient = pg.ClientBase & { [startedAt]?: number; [timedOut]?: Error 
  * those timers, with the query, its rows and the request waiting on them, outlived V8's
  * young-generation collections and were promoted: in the API that was most of the garbage
  * collector's work per request and an old generation growing by megabytes a second. Here a
- * statement only writes its start time (a small integer) on its connection, and one sweep a
+ * statement only writes its start time (a number) on its connection, and one sweep a
  * fraction of the bound later ends each overdue statement: it fails with "Query read timeout" and
  * its connection is destroyed, which the pool then replaces.
  */
@@ -165,7 +165,7 @@ export class StatementWatchdog {
       watched.once('end', () => this.#clients.delete(watched));
     }
     this.#arm();
-    // A small integer: stored on the connection without allocating.
+    // A number on the connection: nothing that could hold the statement or its caller.
     watched[startedAt] = Math.floor(performance.now()) + 1;
     return new Promise((resolve, reject) => {
       watched.query(text, params as unknown[], (err: Error | null, result) => {
