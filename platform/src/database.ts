@@ -258,13 +258,40 @@ function createPostgres(
           );
         });
 
-  const wrap = (client: pg.PoolClient): DbClient => {
-    let broken: Error | undefined;
-    const onError = (err: Error) => {
-      broken = err;
-      logger.warn({ err: { message: err.message } }, 'database connection lost while checked out');
-    };
-    client.on('error', onError);
+  type Release = (err?: Error | boolean) => void;
+
+  // pg-pool hands a client over in a callback; its promise form resolves a tick later, and an error
+  // the server sends in between (pg_terminate_backend, a restart) would find no listener and crash
+  // the process. The callback form lets the listener be attached at once. release() gives the
+  // client back, discarding it when it failed while checked out or err is given.
+  const acquire = (): Promise<[pg.PoolClient, Release]> =>
+    new Promise((resolve, reject) => {
+      pool.connect((err, client) => {
+        if (err || !client) {
+          reject(err ?? new Error('no database connection'));
+          return;
+        }
+        let broken: Error | undefined;
+        const onError = (e: Error) => {
+          broken = e;
+          logger.warn(
+            { err: { message: e.message } },
+            'database connection lost while checked out',
+          );
+        };
+        client.on('error', onError);
+        resolve([
+          client,
+          (releaseErr) => {
+            client.removeListener('error', onError);
+            client.release(releaseErr ?? broken ?? false);
+          },
+        ]);
+      });
+    });
+
+  const checkout = async (): Promise<DbClient> => {
+    const [client, release] = await acquire();
     return {
       raw: { kind: 'postgres', client },
       query: <T>(text: string, params?: readonly unknown[]) =>
@@ -276,52 +303,23 @@ function createPostgres(
         traced(spanTarget, sql, onQuery, async () => {
           await run(client, sql);
         }),
-      release(err?: Error | boolean) {
-        client.removeListener('error', onError);
-        client.release(err ?? broken ?? false);
-      },
+      release,
     };
   };
 
-  // pg-pool hands a client over in a callback; its promise form resolves a tick later, and an error
-  // the server sends in between (pg_terminate_backend, a restart) would find no listener and crash
-  // the process. The callback form lets wrap() attach its listener at once.
-  const checkout = (): Promise<DbClient> =>
-    new Promise((resolve, reject) => {
-      pool.connect((err, client) => {
-        if (err || !client) reject(err ?? new Error('no database connection'));
-        else resolve(wrap(client));
-      });
-    });
-
   // One statement on a pooled connection, as pool.query does, but under the watchdog. A
   // connection that failed (not a statement the server refused) is discarded, not reused.
-  const single = (text: string, params?: readonly unknown[]): Promise<pg.QueryResult> =>
-    new Promise((resolve, reject) => {
-      pool.connect((err, client, done) => {
-        if (err || !client) {
-          reject(err ?? new Error('no database connection'));
-          return;
-        }
-        let broken: Error | undefined;
-        const onError = (e: Error) => {
-          broken = e;
-        };
-        client.on('error', onError);
-        run(client, text, params).then(
-          (result) => {
-            client.removeListener('error', onError);
-            done(broken);
-            resolve(result);
-          },
-          (e: Error) => {
-            client.removeListener('error', onError);
-            done(broken ?? (e instanceof pg.DatabaseError ? undefined : e));
-            reject(e);
-          },
-        );
-      });
-    });
+  const single = async (text: string, params?: readonly unknown[]): Promise<pg.QueryResult> => {
+    const [client, release] = await acquire();
+    try {
+      const result = await run(client, text, params);
+      release();
+      return result;
+    } catch (err) {
+      release(err instanceof pg.DatabaseError ? undefined : (err as Error));
+      throw err;
+    }
+  };
 
   return {
     kind: 'postgres',
