@@ -43,7 +43,7 @@ function traceMixin(): Record<string, string> {
  */
 let lastMs = -1;
 let lastTime = '';
-export function isoTime(): string {
+function isoTime(): string {
   const now = Date.now();
   if (now !== lastMs) {
     lastMs = now;
@@ -65,11 +65,10 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
 }
 
 /** Lines wait in memory for at most this long before they are written (see createLogger). */
-export const logFlushIntervalMs = 250;
+const logFlushIntervalMs = 250;
 
 /** Buffered stdout destinations, flushed when the process exits (see createLogger). */
 const buffered = new Set<{ flushSync(): void }>();
-let flushOnExit = false;
 
 /**
  * JSON lines on stdout; human-readable only when stdout is a terminal.
@@ -109,9 +108,7 @@ export function createLogger(
     minLength: 8192,
     periodicFlush: logFlushIntervalMs,
   });
-  buffered.add(stream);
-  if (!flushOnExit) {
-    flushOnExit = true;
+  if (buffered.size === 0) {
     // pino flushes its asynchronous destinations at exit by itself, not synchronous ones.
     process.once('exit', () => {
       for (const s of buffered) {
@@ -123,5 +120,6 @@ export function createLogger(
       }
     });
   }
+  buffered.add(stream);
   return pino(options, stream);
 }
