@@ -7,31 +7,44 @@ import { readMemory } from './proc.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/**
- * The three programs: their source entry (run through tsx) and their built entry (dist/: the
- * bundle's entry, which turns on the compile cache beside it; scripts/bundle.ts).
- */
+interface Program {
+  /** The source entry, run through tsx. */
+  source: string;
+  /** The built entry (dist/: the bundle's entry, which turns on the compile cache beside it). */
+  dist: string;
+  /** The Node flags of the image's ENTRYPOINT before the entry (bench/test/image.test.ts). */
+  nodeFlags: readonly string[];
+  /** The environment the image's runtime stage sets for the program. */
+  env: Readonly<Record<string, string>>;
+}
+
+/** The three programs, as their images run them (scripts/bundle.ts, the Dockerfiles). */
 export const programs = {
   'database-migration': {
     source: 'database-migration/src/cli.ts',
     dist: 'database-migration/dist/cli.js',
+    nodeFlags: [],
+    env: {},
   },
-  'database-load': { source: 'database-load/src/cli.ts', dist: 'database-load/dist/cli.js' },
-  'order-food': { source: 'order-food/src/server.ts', dist: 'order-food/dist/server.js' },
-} as const;
+  'database-load': {
+    source: 'database-load/src/cli.ts',
+    dist: 'database-load/dist/cli.js',
+    nodeFlags: [],
+    env: {},
+  },
+  'order-food': {
+    source: 'order-food/src/server.ts',
+    dist: 'order-food/dist/server.js',
+    nodeFlags: ['--max-semi-space-size=8'],
+    env: { MALLOC_ARENA_MAX: '2' },
+  },
+} as const satisfies Record<string, Program>;
 export type ProgramName = keyof typeof programs;
 
-/**
- * What the images add to a program's start besides the entry: the Node flags of the Dockerfile's
- * ENTRYPOINT and the environment of its runtime stage (bench/test checks both against the
- * Dockerfiles).
- */
-export const imageNodeFlags: Readonly<Record<string, readonly string[]>> = {
-  'order-food/dist/server.js': ['--max-semi-space-size=8'],
-};
-export const imageEnv: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  'order-food/dist/server.js': { MALLOC_ARENA_MAX: '2' },
-};
+/** The program whose built entry this is, if any. */
+function builtProgram(entry: string | undefined): Program | undefined {
+  return Object.values(programs).find((p) => p.dist === entry);
+}
 export type RunMode = 'source' | 'dist';
 
 /**
@@ -42,7 +55,7 @@ export type RunMode = 'source' | 'dist';
 export function entryArgs(entry: string, typescript: 'tsx' | 'strip' = 'tsx'): string[] {
   const file = join(repoRoot, entry);
   // The images' ENTRYPOINT: node [flags] <workspace>/dist/<entry>.js (source maps are opt-in there).
-  if (entry.endsWith('.js')) return [...(imageNodeFlags[entry] ?? []), file];
+  if (entry.endsWith('.js')) return [...(builtProgram(entry)?.nodeFlags ?? []), file];
   if (typescript === 'strip') return [file];
   return ['--conditions=source', '--import', 'tsx', file];
 }
@@ -137,7 +150,7 @@ export function spawnPinned(options: SpawnOptions): ChildProcess {
     const [cmd, ...argv] = pinned(options.core, args);
     const child = spawn(cmd!, argv, {
       cwd: repoRoot,
-      env: childEnv({ ...imageEnv[options.entry ?? ''], ...options.env }),
+      env: childEnv({ ...builtProgram(options.entry)?.env, ...options.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const file = createWriteStream(options.logFile, { flags: 'a' });
@@ -155,7 +168,7 @@ export function spawnPinned(options: SpawnOptions): ChildProcess {
     return track(
       spawn(cmd!, argv, {
         cwd: repoRoot,
-        env: childEnv({ ...imageEnv[options.entry ?? ''], ...options.env }),
+        env: childEnv({ ...builtProgram(options.entry)?.env, ...options.env }),
         stdio: ['ignore', fd, fd],
       }),
     );

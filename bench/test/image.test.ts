@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DockerfileParser, type JSONInstruction } from 'dockerfile-ast';
-import { imageEnv, imageNodeFlags, repoRoot } from '../lib/processes.js';
+import { programs, repoRoot } from '../lib/processes.js';
 
 /** The runtime stage (the last) of a program's Dockerfile. */
 function runtimeStage(dockerfile: string) {
@@ -14,20 +14,16 @@ function runtimeStage(dockerfile: string) {
 }
 
 test('the bench starts each program with the Node flags and environment of its image', () => {
-  const images: Record<string, string> = {
-    'order-food/dist/server.js': 'order-food/Dockerfile',
-    'database-migration/dist/cli.js': 'database-migration/Dockerfile',
-    'database-load/dist/cli.js': 'database-load/Dockerfile',
-  };
-  for (const [entry, dockerfile] of Object.entries(images)) {
+  for (const [name, program] of Object.entries(programs)) {
+    const dockerfile = `${name}/Dockerfile`;
     const stage = runtimeStage(dockerfile);
     const entrypoint = stage.find((i) => i.getKeyword() === 'ENTRYPOINT') as JSONInstruction;
     const argv = entrypoint.getJSONStrings().map((s) => s.getJSONValue());
-    assert.deepEqual(argv, ['node', ...(imageNodeFlags[entry] ?? []), entry], dockerfile);
+    assert.deepEqual(argv, ['node', ...program.nodeFlags, program.dist], dockerfile);
     const env = stage
       .filter((i) => i.getKeyword() === 'ENV')
       .flatMap((i) => i.getArgumentsContent()?.split(/\s+\\?\s*/) ?? []);
-    for (const [name, value] of Object.entries(imageEnv[entry] ?? {}))
-      assert.ok(env.includes(`${name}=${value}`), `${dockerfile} sets ${name}=${value}`);
+    for (const [variable, value] of Object.entries(program.env))
+      assert.ok(env.includes(`${variable}=${value}`), `${dockerfile} sets ${variable}=${value}`);
   }
 });
