@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import { Api, bearer, menu, type Product, preparedDatabase, tokens } from './lib/fixture.js';
+import { test } from 'node:test';
+import { Api, bearer, fileDatabase, type Product, readyWithData } from './lib/fixture.js';
 import type { HttpResponse, RequestSpec } from './lib/http.js';
-import { type Database, requirePostgres } from './lib/pg.js';
 import { Scenario } from './lib/report.js';
 
 type Principal = 'anonymous' | 'customer A' | 'customer B' | 'admin';
@@ -25,23 +24,13 @@ const all = (s: number): Record<Principal, number[]> => ({
 });
 
 const scenario = new Scenario('authorization', 'Authorization: every route × four callers');
-let db: Database | undefined;
-
-before(async () => {
-  await requirePostgres();
-  db = await preparedDatabase('authz');
-});
-
-after(async () => {
-  await db?.drop();
-});
+const db = fileDatabase('authz');
 
 test('every route answers each of anonymous, customer A, customer B and admin as the rules say', async () => {
   await scenario.run(async () => {
-    const api = await Api.start({ databaseUrl: db!.url });
+    const api = await Api.start({ databaseUrl: db.url });
     try {
-      await api.waitReady();
-      const t = await tokens(db!.url);
+      const { t, products } = await readyWithData(api, db.url);
       const auth: Record<Principal, Record<string, string>> = {
         anonymous: {},
         'customer A': bearer(t.alice),
@@ -50,7 +39,6 @@ test('every route answers each of anonymous, customer A, customer B and admin as
       };
       const call = async (spec: RequestSpec): Promise<HttpResponse> => api.request(spec);
       const json = <T>(r: HttpResponse): T => JSON.parse(r.body) as T;
-      const products = await menu(api);
       const product = products[0] as Product;
       const me = json<{ id: string }>(
         await call({ method: 'GET', path: '/api/users/me', headers: auth['customer A'] }),
@@ -101,30 +89,31 @@ test('every route answers each of anonymous, customer A, customer B and admin as
         );
       };
       const aliceOrder = await placeAliceOrder();
+      const get = (path: string) => async (): Promise<RequestSpec> => ({ method: 'GET', path });
 
       const cases: Record<string, Case> = {
         'GET /health': {
-          request: async () => ({ method: 'GET', path: '/health' }),
+          request: get('/health'),
           expect: all(200),
         },
         'GET /ready': {
-          request: async () => ({ method: 'GET', path: '/ready' }),
+          request: get('/ready'),
           expect: all(200),
         },
         'GET /metrics': {
-          request: async () => ({ method: 'GET', path: '/metrics' }),
+          request: get('/metrics'),
           expect: all(200),
         },
         'GET /api/products': {
-          request: async () => ({ method: 'GET', path: '/api/products' }),
+          request: get('/api/products'),
           expect: all(200),
         },
         'GET /api/product': {
-          request: async () => ({ method: 'GET', path: '/api/product' }),
+          request: get('/api/product'),
           expect: all(200),
         },
         'GET /api/products/{id}': {
-          request: async () => ({ method: 'GET', path: `/api/products/${product.id}` }),
+          request: get(`/api/products/${product.id}`),
           expect: all(200),
         },
         'POST /api/products': {
@@ -155,11 +144,11 @@ test('every route answers each of anonymous, customer A, customer B and admin as
           unchanged: productUnchanged,
         },
         'GET /api/users/me': {
-          request: async () => ({ method: 'GET', path: '/api/users/me' }),
+          request: get('/api/users/me'),
           expect: { anonymous: [401], 'customer A': [200], 'customer B': [200], admin: [200] },
         },
         'GET /api/users/{id}': {
-          request: async () => ({ method: 'GET', path: `/api/users/${me.id}` }),
+          request: get(`/api/users/${me.id}`),
           expect: { anonymous: [401], 'customer A': [200], 'customer B': [403, 404], admin: [200] },
         },
         'POST /api/users': {
@@ -180,11 +169,11 @@ test('every route answers each of anonymous, customer A, customer B and admin as
           expect: { anonymous: [401], 'customer A': [201], 'customer B': [201], admin: [201] },
         },
         'GET /api/orders': {
-          request: async () => ({ method: 'GET', path: '/api/orders?limit=100' }),
+          request: get('/api/orders?limit=100'),
           expect: { anonymous: [401], 'customer A': [200], 'customer B': [200], admin: [200] },
         },
         'GET /api/orders/{id}': {
-          request: async () => ({ method: 'GET', path: `/api/orders/${aliceOrder}` }),
+          request: get(`/api/orders/${aliceOrder}`),
           expect: { anonymous: [401], 'customer A': [200], 'customer B': [403, 404], admin: [200] },
         },
         'POST /api/orders/{id}/cancel': {

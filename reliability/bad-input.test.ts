@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { jwtSecret } from './lib/api.js';
-import { Api, bearer, menu, type Product, preparedDatabase, tokens } from './lib/fixture.js';
+import { Api, bearer, fileDatabase, type Product, readyWithData } from './lib/fixture.js';
 import type { HttpResponse, RequestSpec } from './lib/http.js';
 import { forgedTokens } from './lib/jwt.js';
-import { type Database, query, requirePostgres } from './lib/pg.js';
+import { query } from './lib/pg.js';
 import { Scenario } from './lib/report.js';
 import {
   deepNesting,
@@ -31,16 +31,7 @@ const scenario = new Scenario(
   'bad-input',
   'Bad input: fuzzing every route from the OpenAPI document',
 );
-let db: Database | undefined;
-
-before(async () => {
-  await requirePostgres();
-  db = await preparedDatabase('fuzz');
-});
-
-after(async () => {
-  await db?.drop();
-});
+const db = fileDatabase('fuzz');
 
 const stackTrace =
   /\n\s+at |\bat [^\s]+ \([^)]*:\d+:\d+\)|node_modules|\/work\/|\.ts:\d+|\.js:\d+:\d+/;
@@ -62,11 +53,9 @@ async function storage(url: string): Promise<string> {
 
 test(`fuzzing every route and parameter (${runs} runs per property): never a 5xx, never a stack trace, nothing stored`, async () => {
   await scenario.run(async () => {
-    const api = await Api.start({ databaseUrl: db!.url, env: { LOG_LEVEL: 'error' } });
+    const api = await Api.start({ databaseUrl: db.url, env: { LOG_LEVEL: 'error' } });
     try {
-      await api.waitReady();
-      const t = await tokens(db!.url);
-      const products = await menu(api);
+      const { t, products } = await readyWithData(api, db.url);
       const product = products[0] as Product;
       const placed = await api.request({
         method: 'POST',
@@ -120,8 +109,17 @@ test(`fuzzing every route and parameter (${runs} runs per property): never a 5xx
       // The caller that reaches validation: an admin (may do anything), so a 2xx would really store.
       const adminHeaders = bearer(t.admin);
       const fill = (op: Operation, id: string) => op.path.replace('{id}', id);
+      /** Where a body goes: a real order or product, as the admin; a new order needs its own key. */
+      const bodyTarget = (op: Operation, headers: Record<string, string> = {}) => ({
+        path: fill(op, op.path.startsWith('/api/orders') ? aliceOrder : product.id),
+        headers: {
+          ...adminHeaders,
+          ...headers,
+          ...(op.path === '/api/orders' ? { 'idempotency-key': randomUUID() } : {}),
+        },
+      });
 
-      const before = await storage(db!.url);
+      const before = await storage(db.url);
       const counts: Record<string, Record<string, number>> = {};
       const violations: string[] = [];
       const grouped = new Map<string, { count: number; example: string }>();
@@ -187,15 +185,10 @@ test(`fuzzing every route and parameter (${runs} runs per property): never a 5xx
       for (const op of operations.filter((o) => o.body)) {
         await fc.assert(
           fc.asyncProperty(invalidBody(op.body as Schema, resolve), async (m) => {
-            const path = fill(op, op.path.startsWith('/api/orders') ? aliceOrder : product.id);
-            const headers =
-              op.path === '/api/orders'
-                ? { ...adminHeaders, 'idempotency-key': randomUUID() }
-                : adminHeaders;
             await send(
               'invalid bodies',
               op,
-              { method: op.method, path, headers, body: m.body },
+              { method: op.method, ...bodyTarget(op), body: m.body },
               m.what,
               true,
             );
@@ -345,16 +338,14 @@ test(`fuzzing every route and parameter (${runs} runs per property): never a 5xx
       ];
       for (const op of operations.filter((o) => o.body)) {
         for (const raw of rawBodies) {
-          const path = fill(op, op.path.startsWith('/api/orders') ? aliceOrder : product.id);
-          const headers: Record<string, string> = {
-            ...adminHeaders,
-            'content-type': raw.type ?? 'application/json',
-          };
-          if (op.path === '/api/orders') headers['idempotency-key'] = randomUUID();
           await send(
             'raw bodies',
             op,
-            { method: op.method, path, headers, body: raw.body },
+            {
+              method: op.method,
+              ...bodyTarget(op, { 'content-type': raw.type ?? 'application/json' }),
+              body: raw.body,
+            },
             raw.what,
             true,
             raw.body.length > 1024 * 1024,
@@ -436,7 +427,7 @@ test(`fuzzing every route and parameter (${runs} runs per property): never a 5xx
         { numRuns: Math.ceil(runs / 3) },
       );
 
-      const after = await storage(db!.url);
+      const after = await storage(db.url);
       const health = await api.request({ method: 'GET', path: '/ready' });
       scenario.trials = Object.keys(counts).length;
       scenario.requests = requests;

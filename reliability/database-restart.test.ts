@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Api, menu, tokens } from './lib/fixture.js';
+import { Api, readyWithData } from './lib/fixture.js';
 import { LoadGenerator, type Sample, summarize } from './lib/http.js';
 import { query, terminateBackends } from './lib/pg.js';
 import { PrivatePostgres } from './lib/private-postgres.js';
@@ -52,9 +52,7 @@ test(`API at ${rate} req/s while every backend is terminated and PostgreSQL is s
     const readiness: { t: number; status: number }[] = [];
     let polling = true;
     try {
-      await api.waitReady();
-      const t = await tokens(url);
-      const products = await menu(api);
+      const { t, products } = await readyWithData(api, url);
       const traffic = new LoadGenerator({
         baseUrl: api.url,
         rate,

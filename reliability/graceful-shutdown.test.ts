@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Api, menu, preparedDatabase, tokens } from './lib/fixture.js';
+import { test } from 'node:test';
+import { Api, fileDatabase, readyWithData } from './lib/fixture.js';
 import { LoadGenerator, summarize } from './lib/http.js';
-import type { Database } from './lib/pg.js';
-import { requirePostgres } from './lib/pg.js';
 import { Scenario } from './lib/report.js';
 import { acknowledgedOrders, mixedTraffic, ordersStored, statusLine } from './lib/traffic.js';
 import { sleep, within } from './lib/wait.js';
@@ -15,30 +13,19 @@ const sendSeconds = 2.5;
 const shutdownTimeoutSeconds = 10;
 
 const scenario = new Scenario('graceful-shutdown', 'Graceful shutdown under load (SIGTERM)');
-let db: Database | undefined;
-
-before(async () => {
-  await requirePostgres();
-  db = await preparedDatabase('shutdown');
-});
-
-after(async () => {
-  await db?.drop();
-});
+const db = fileDatabase('shutdown');
 
 test(`SIGTERM at ${rate} req/s: no failed request during the drain, /ready 503 at once, exit 0 within the grace period`, async () => {
   await scenario.run(async () => {
     const api = await Api.start({
-      databaseUrl: db!.url,
+      databaseUrl: db.url,
       env: {
         SHUTDOWN_DRAIN_DELAY: String(drainSeconds),
         SHUTDOWN_TIMEOUT: String(shutdownTimeoutSeconds),
       },
     });
     try {
-      await api.waitReady();
-      const t = await tokens(db!.url);
-      const products = await menu(api);
+      const { t, products } = await readyWithData(api, db.url);
       const load = new LoadGenerator({
         baseUrl: api.url,
         rate,
@@ -71,7 +58,7 @@ test(`SIGTERM at ${rate} req/s: no failed request during the drain, /ready 503 a
       );
       const during = summarize(load.samples.filter((s) => s.start >= signalledAt));
       const acked = acknowledgedOrders(load.samples);
-      const stored = await ordersStored(db!.url, acked);
+      const stored = await ordersStored(db.url, acked);
       scenario.trials = 1;
       scenario.faults = 1;
       scenario.requests = summary.requests;

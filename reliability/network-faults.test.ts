@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   Api,
   bearer,
-  menu,
+  fileDatabase,
   type Product,
-  preparedDatabase,
+  readyWithData,
   type Tokens,
-  tokens,
 } from './lib/fixture.js';
 import type { RequestSpec } from './lib/http.js';
-import { backends, type Database, requirePostgres, viaPort } from './lib/pg.js';
+import { apiBackends, viaPort } from './lib/pg.js';
 import { Scenario } from './lib/report.js';
 import { TcpProxy } from './lib/tcp-proxy.js';
 import { sleep, waitFor } from './lib/wait.js';
@@ -24,16 +23,7 @@ const boundMs = (timeouts.DB_CONNECT_TIMEOUT + timeouts.DB_QUERY_TIMEOUT + 4) * 
 const poolMax = 10;
 
 const scenario = new Scenario('network-faults', 'Network faults between the API and PostgreSQL');
-let db: Database | undefined;
-
-before(async () => {
-  await requirePostgres();
-  db = await preparedDatabase('netfault');
-});
-
-after(async () => {
-  await db?.drop();
-});
+const db = fileDatabase('netfault');
 
 interface Outcome {
   phase: string;
@@ -77,10 +67,10 @@ function dbRequests(t: Tokens, products: readonly Product[], n: number): Request
 
 test(`${latencyMs} ms of latency, then a cut mid-query: requests end within the timeouts with 503 or 504, never hang; the pool recovers`, async () => {
   await scenario.run(async () => {
-    const target = new URL(db!.url);
+    const target = new URL(db.url);
     const proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
     const api = await Api.start({
-      databaseUrl: viaPort(db!.url, proxy.port),
+      databaseUrl: viaPort(db.url, proxy.port),
       env: {
         DB_POOL_MAX: String(poolMax),
         ...Object.fromEntries(Object.entries(timeouts).map(([k, v]) => [k, String(v)])),
@@ -107,9 +97,7 @@ test(`${latencyMs} ms of latency, then a cut mid-query: requests end within the 
       );
     };
     try {
-      await api.waitReady();
-      const t = await tokens(db!.url);
-      const products = await menu(api);
+      const { t, products } = await readyWithData(api, db.url);
 
       await fire('baseline', dbRequests(t, products, 12));
 
@@ -140,9 +128,7 @@ test(`${latencyMs} ms of latency, then a cut mid-query: requests end within the 
       const recoverySeconds = (performance.now() - recoveredAt) / 1000;
       await fire('after the faults', dbRequests(t, products, 30));
       const ready = await api.readyStatus();
-      const sessions = (await backends(db!.url)).filter((b) =>
-        b.application_name.startsWith('order-food'),
-      );
+      const sessions = await apiBackends(db.url);
 
       const phases = [...new Set(outcomes.map((o) => o.phase))];
       scenario.requests = outcomes.length;

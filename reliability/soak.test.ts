@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Api, menu, preparedDatabase, tokens } from './lib/fixture.js';
+import { test } from 'node:test';
+import { Api, fileDatabase, readyWithData } from './lib/fixture.js';
 import { LoadGenerator, summarize } from './lib/http.js';
-import { backends, type Database, requirePostgres } from './lib/pg.js';
+import { apiBackends } from './lib/pg.js';
 import { Scenario } from './lib/report.js';
 import { quantile, round, slope } from './lib/stats.js';
 import { acknowledgedOrders, mixedTraffic, ordersStored, statusLine } from './lib/traffic.js';
@@ -18,27 +18,16 @@ const warmupSeconds = Number(process.env.RELIABILITY_SOAK_WARMUP_SECONDS ?? 30);
 const poolMax = 10;
 
 const scenario = new Scenario('soak', 'Soak: steady mixed load');
-let db: Database | undefined;
-
-before(async () => {
-  await requirePostgres();
-  db = await preparedDatabase('soak');
-});
-
-after(async () => {
-  await db?.drop();
-});
+const db = fileDatabase('soak');
 
 test(`soak for ${seconds} s at ${rate} req/s (reads and order writes): 0 errors, p99 stable, RSS flat, no leaked connections`, async () => {
   await scenario.run(async () => {
     const api = await Api.start({
-      databaseUrl: db!.url,
+      databaseUrl: db.url,
       env: { DB_POOL_MAX: String(poolMax), SHUTDOWN_DRAIN_DELAY: '0.5' },
     });
     try {
-      await api.waitReady();
-      const t = await tokens(db!.url);
-      const products = await menu(api);
+      const { t, products } = await readyWithData(api, db.url);
       const traffic = mixedTraffic(t, products, { orderShare: 0.25 });
       const warmup = new LoadGenerator({
         baseUrl: api.url,
@@ -64,18 +53,14 @@ test(`soak for ${seconds} s at ${rate} req/s (reads and order writes): 0 errors,
         rss.push({ x: load.now() / 1000, y: api.proc.rssMiB() });
         const used = await heapUsedMiB(api);
         if (used !== undefined) heap.push({ x: load.now() / 1000, y: used });
-        if (i % 5 === 0)
-          sessions.push(
-            (await backends(db!.url)).filter((b) => b.application_name.startsWith('order-food'))
-              .length,
-          );
+        if (i % 5 === 0) sessions.push((await apiBackends(db.url)).length);
         await sleep(1000);
       }
       await load.stop();
 
       const summary = summarize([...warmup.samples, ...load.samples]);
       const acked = acknowledgedOrders([...warmup.samples, ...load.samples]);
-      const stored = await ordersStored(db!.url, acked);
+      const stored = await ordersStored(db.url, acked);
       // p99 per third of the run, after a 10 % warm-up.
       const warm = seconds * 100;
       const span = (seconds * 1000 - warm) / 3;
@@ -108,17 +93,13 @@ test(`soak for ${seconds} s at ${rate} req/s (reads and order writes): 0 errors,
       const left = await waitFor(
         'the API sessions to close',
         async () => {
-          const n = (await backends(db!.url)).filter((b) =>
-            b.application_name.startsWith('order-food'),
-          ).length;
+          const n = (await apiBackends(db.url)).length;
           return n === 0 ? [] : false;
         },
         { timeoutMs: 10_000 },
       ).then(
         () => 0,
-        async () =>
-          (await backends(db!.url)).filter((b) => b.application_name.startsWith('order-food'))
-            .length,
+        async () => (await apiBackends(db.url)).length,
       );
 
       scenario.trials = 1;

@@ -1,5 +1,6 @@
+import { after, before } from 'node:test';
 import { Api, tokenFor } from './api.js';
-import { createDatabase, type Database } from './pg.js';
+import { createDatabase, type Database, requirePostgres } from './pg.js';
 import { load, migrate, users } from './programs.js';
 
 /** A database of its own, migrated and loaded with the default data set. */
@@ -13,6 +14,27 @@ export async function preparedDatabase(prefix: string, base?: string): Promise<D
     throw err;
   }
   return db;
+}
+
+/**
+ * The database a test file's scenarios share: registers the file's before hook (PostgreSQL answers,
+ * then a prepared database of its own) and after hook (the database dropped). Read url inside tests.
+ */
+export function fileDatabase(prefix: string): { readonly url: string } {
+  let db: Database | undefined;
+  before(async () => {
+    await requirePostgres();
+    db = await preparedDatabase(prefix);
+  });
+  after(async () => {
+    await db?.drop();
+  });
+  return {
+    get url(): string {
+      if (!db) throw new Error(`the ${prefix} database is not prepared (read it inside a test)`);
+      return db.url;
+    },
+  };
 }
 
 export interface Tokens {
@@ -50,6 +72,17 @@ export async function menu(api: Api): Promise<Product[]> {
     if (!cursor) break;
   }
   return out;
+}
+
+/** Waits for the API's /ready 200, then gets the users' tokens and the menu (in that order). */
+export async function readyWithData(
+  api: Api,
+  databaseUrl: string,
+): Promise<{ t: Tokens; products: Product[] }> {
+  await api.waitReady();
+  const t = await tokens(databaseUrl);
+  const products = await menu(api);
+  return { t, products };
 }
 
 export function bearer(token: string): Record<string, string> {

@@ -129,6 +129,11 @@ export async function backends(url: string): Promise<Backend[]> {
   );
 }
 
+/** The API's sessions connected to this database (its application_name starts with order-food). */
+export async function apiBackends(url: string): Promise<Backend[]> {
+  return (await backends(url)).filter((b) => b.application_name.startsWith('order-food'));
+}
+
 /** pg_terminate_backend for every other session of this database; returns how many. */
 export async function terminateBackends(url: string): Promise<number> {
   const rows = await query<{ n: number }>(
