@@ -5,8 +5,9 @@ import { productsChannel } from './product-repository.js';
 /**
  * The menu, as serialized response bodies, kept in memory: reading the menu is the hot path and
  * changes rarely. Bodies are kept as UTF-8 bytes, so a hit is written to the socket as it is,
- * without encoding the same string again for every request. Every product change is announced with pg_notify in its own transaction, so a
- * change made through any replica empties the cache of every replica. The cache serves only while
+ * without encoding the same string again for every request. Every product change is announced
+ * with pg_notify in its own transaction, so a change made through any replica empties the cache
+ * of every replica. The cache serves only while
  * the notification connection is up; after a reconnect (notifications may have been missed) it
  * starts empty.
  */
@@ -31,23 +32,25 @@ export class MenuCache {
     return this.#listening;
   }
 
-  /** Changes each time the cache is emptied; a fill that started before a change is dropped. */
-  get generation(): number {
-    return this.#generation;
-  }
-
   get(key: string): Buffer | undefined {
     return this.#listening ? this.#entries.get(key) : undefined;
   }
 
-  set(key: string, body: Buffer, generation: number): void {
-    if (!this.#listening || generation !== this.#generation) return;
+  /**
+   * What produce() returns, serialized and kept under key: unless the cache was emptied while
+   * produce() ran (a product changed meanwhile, so the body may be stale), or is not listening.
+   */
+  async fill(key: string, produce: () => Promise<unknown>): Promise<Buffer> {
+    const generation = this.#generation;
+    const body = Buffer.from(JSON.stringify(await produce()));
+    if (!this.#listening || generation !== this.#generation) return body;
     // Query strings vary freely: bound the memory by forgetting the oldest entry.
     if (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
     this.#entries.set(key, body);
+    return body;
   }
 
   invalidate(): void {

@@ -84,13 +84,17 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     const { category, available, q, cursor } = request.query;
     const limit = request.query.limit ?? 20;
     const key = `list\u0000${category ?? ''}\u0000${available ?? ''}\u0000${q ?? ''}\u0000${limit}\u0000${cursor ?? ''}`;
-    const hit = cache.get(key);
-    if (hit !== undefined) return reply.type(jsonType).send(hit);
-    const generation = cache.generation;
-    const after = cursor === undefined ? undefined : decodeProductCursor(cursor);
-    const page = await listProducts(db, { category, available, q, after, limit });
-    const body = Buffer.from(JSON.stringify(page));
-    cache.set(key, body, generation);
+    const body =
+      cache.get(key) ??
+      (await cache.fill(key, () =>
+        listProducts(db, {
+          category,
+          available,
+          q,
+          after: cursor === undefined ? undefined : decodeProductCursor(cursor),
+          limit,
+        }),
+      ));
     return reply.type(jsonType).send(body);
   };
 
@@ -120,13 +124,13 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     },
     async (request, reply) => {
       const key = `id\u0000${request.params.id}`;
-      const hit = cache.get(key);
-      if (hit !== undefined) return (reply as FastifyReply).type(jsonType).send(hit);
-      const generation = cache.generation;
-      const product = await getProduct(db, request.params.id);
-      if (!product) throw notFound(`product ${request.params.id} does not exist`);
-      const body = Buffer.from(JSON.stringify(product));
-      cache.set(key, body, generation);
+      const body =
+        cache.get(key) ??
+        (await cache.fill(key, async () => {
+          const product = await getProduct(db, request.params.id);
+          if (!product) throw notFound(`product ${request.params.id} does not exist`);
+          return product;
+        }));
       return (reply as FastifyReply).type(jsonType).send(body);
     },
   );
