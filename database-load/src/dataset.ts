@@ -426,6 +426,29 @@ export interface CheckedOrder {
 }
 
 /**
+ * Notes the line a sku or email first appears on; one that appeared before is a DataSetError
+ * naming that line.
+ */
+function rememberLine(
+  seen: Map<string, number>,
+  path: string,
+  line: number,
+  field: 'sku' | 'email',
+  value: string,
+): void {
+  const first = seen.get(value);
+  if (first !== undefined)
+    throw new DataSetError(
+      path,
+      line,
+      `${field} ${JSON.stringify(value)}`,
+      field,
+      `repeats the ${field} of line ${first}`,
+    );
+  seen.set(value, line);
+}
+
+/**
  * Reads a data set file by file (products, users, then orders, each once, as a stream), checking
  * every record and every reference between files, and hashing every byte. What it keeps grows
  * with the number of products and users, never with the number of orders: duplicate order
@@ -461,16 +484,7 @@ export class DataSetReader {
     const skuLines = new Map<string, number>();
     for await (const batch of readRecords(this.dir, 'products', this.#hash, this.position)) {
       for (const { line, record } of batch) {
-        const first = skuLines.get(record.sku);
-        if (first !== undefined)
-          throw new DataSetError(
-            path,
-            line,
-            `sku ${JSON.stringify(record.sku)}`,
-            'sku',
-            `repeats the sku of line ${first}`,
-          );
-        skuLines.set(record.sku, line);
+        rememberLine(skuLines, path, line, 'sku', record.sku);
         this.prices.set(record.sku, record.price_cents);
       }
       this.counts.products += batch.length;
@@ -481,18 +495,8 @@ export class DataSetReader {
   async *users(): AsyncGenerator<ParsedRecord<'users'>[]> {
     const path = this.path('users');
     for await (const batch of readRecords(this.dir, 'users', this.#hash, this.position)) {
-      for (const { line, record } of batch) {
-        const first = this.#emails.get(record.email);
-        if (first !== undefined)
-          throw new DataSetError(
-            path,
-            line,
-            `email ${JSON.stringify(record.email)}`,
-            'email',
-            `repeats the email of line ${first}`,
-          );
-        this.#emails.set(record.email, line);
-      }
+      for (const { line, record } of batch)
+        rememberLine(this.#emails, path, line, 'email', record.email);
       this.counts.users += batch.length;
       yield batch;
     }
