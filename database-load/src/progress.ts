@@ -21,10 +21,6 @@ export class Progress {
     this.#lastLog = this.#started;
   }
 
-  get done(): number {
-    return this.#done;
-  }
-
   /** Called per batch of rows as they stream. */
   add(rows: number): void {
     const before = this.#done;
