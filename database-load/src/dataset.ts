@@ -272,11 +272,11 @@ async function* lineBatches(
 }
 
 /** Reads one file of a data set in batches, parsing and checking each record's own fields. */
-export async function* readRecords<K extends DataFile>(
+async function* readRecords<K extends DataFile>(
   dir: string,
   kind: K,
   hash: Hash,
-  position: ReadPosition = { bytes: 0 },
+  position: ReadPosition,
 ): AsyncGenerator<ParsedRecord<K>[]> {
   const path = join(dir, dataFiles[kind]);
   const parse = parsers[kind] as (o: Json, f: Fail) => ParsedRecord<K>['record'];
@@ -376,7 +376,7 @@ export function nowNs(): bigint {
 }
 
 /** Starts the content hash of a data set: the file names and sizes, then their bytes in order. */
-export function newDataSetHash(files: readonly FileStat[]): Hash {
+function newDataSetHash(files: readonly FileStat[]): Hash {
   const hash = createHash('sha256');
   for (const f of files) hash.update(`${f.file}\0${f.size}\0`);
   return hash;
