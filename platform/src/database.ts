@@ -71,9 +71,19 @@ const tracer = trace.getTracer('@order-food/platform/database');
 
 const operationPattern = /^\s*(?:--[^\n]*\n\s*)*([A-Za-z]+)/;
 
-/** SELECT, INSERT, WITH … from the statement text. */
+const operations = new Map<string, string>();
+
+/** SELECT, INSERT, WITH … from the statement text (remembered per text: statements repeat). */
 export function operationOf(text: string): string {
-  return operationPattern.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+  let operation = operations.get(text);
+  if (operation === undefined) {
+    operation = operationPattern.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+    // A service runs a bounded set of statement texts; the bound only guards against one that
+    // builds them from values.
+    if (operations.size >= 512) operations.clear();
+    operations.set(text, operation);
+  }
+  return operation;
 }
 
 interface SpanTarget {
@@ -83,20 +93,32 @@ interface SpanTarget {
 }
 
 /**
+ * What a statement reports when it ends: its duration to the observer, its outcome to its span.
+ * Started before the statement is sent; ok() or failed() is called once when it ends.
+ */
+interface StatementReport {
+  ok(): void;
+  failed(err: unknown): void;
+}
+
+const nothingToReport: StatementReport = { ok() {}, failed() {} };
+
+/**
  * A client span per statement, only under a recording parent: unsampled requests and background
  * work pay nothing. The statement text is recorded, parameter values never are.
  */
-async function traced<T>(
+function report(
   target: SpanTarget,
   text: string,
   observer: QueryObserver | undefined,
-  run: () => Promise<T>,
-): Promise<T> {
+): StatementReport {
   const parent = trace.getSpan(context.active());
+  const recording = parent?.isRecording() === true;
+  if (!recording && !observer) return nothingToReport;
   const operation = operationOf(text);
   const started = observer ? performance.now() : 0;
   let span: Span | undefined;
-  if (parent?.isRecording()) {
+  if (recording) {
     const attributes: Attributes = {
       'db.system.name': 'postgresql',
       'db.operation.name': operation,
@@ -107,22 +129,39 @@ async function traced<T>(
     if (target.port) attributes['server.port'] = target.port;
     span = tracer.startSpan(operation, { kind: SpanKind.CLIENT, attributes });
   }
-  try {
-    const result = await run();
-    observer?.(operation, (performance.now() - started) / 1000, true);
-    return result;
-  } catch (err) {
-    observer?.(operation, (performance.now() - started) / 1000, false);
-    if (span) {
+  return {
+    ok() {
+      observer?.(operation, (performance.now() - started) / 1000, true);
+      span?.end();
+    },
+    failed(err: unknown) {
+      observer?.(operation, (performance.now() - started) / 1000, false);
+      if (!span) return;
       const e = err as Error & { code?: string };
       span.recordException(e);
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
       if (e.code) span.setAttribute('db.response.status_code', e.code);
       span.setAttribute('error.type', e.code ?? e.name);
-    }
+      span.end();
+    },
+  };
+}
+
+/** run() under report(): for the PGlite adapter and checked-out pg connections. */
+async function traced<T>(
+  target: SpanTarget,
+  text: string,
+  observer: QueryObserver | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
+  const statement = report(target, text, observer);
+  try {
+    const result = await run();
+    statement.ok();
+    return result;
+  } catch (err) {
+    statement.failed(err);
     throw err;
-  } finally {
-    span?.end();
   }
 }
 
@@ -137,6 +176,7 @@ const pgTypes = {
 const startedAt = Symbol('statement started at');
 const timedOut = Symbol('statement timed out');
 type WatchedClient = pg.ClientBase & { [startedAt]?: number; [timedOut]?: Error };
+type StatementCallback = (err: Error | null, result?: pg.QueryResult) => void;
 
 /**
  * The client-side bound on one statement (DatabaseOptions.queryTimeoutMs), kept without a timer or
@@ -159,6 +199,18 @@ export class StatementWatchdog {
 
   /** Runs one statement on client under the bound (callback form: see createPostgres). */
   query(client: pg.ClientBase, text: string, params?: readonly unknown[]): Promise<pg.QueryResult> {
+    return new Promise((resolve, reject) => {
+      this.run(client, text, params, (err, result) => (err ? reject(err) : resolve(result!)));
+    });
+  }
+
+  /** query() with a callback: what the pool's single statements use, without a promise. */
+  run(
+    client: pg.ClientBase,
+    text: string,
+    params: readonly unknown[] | undefined,
+    callback: StatementCallback,
+  ): void {
     const watched = client as WatchedClient;
     if (!this.#clients.has(watched)) {
       this.#clients.add(watched);
@@ -167,14 +219,12 @@ export class StatementWatchdog {
     this.#arm();
     // A number on the connection: nothing that could hold the statement or its caller.
     watched[startedAt] = Math.floor(performance.now()) + 1;
-    return new Promise((resolve, reject) => {
-      watched.query(text, params as unknown[], (err: Error | null, result) => {
-        watched[startedAt] = 0;
-        const timeout = watched[timedOut];
-        if (timeout) reject(timeout);
-        else if (err) reject(err);
-        else resolve(result);
-      });
+    watched.query(text, params as unknown[], (err: Error | null, result) => {
+      watched[startedAt] = 0;
+      const timeout = watched[timedOut];
+      if (timeout) callback(timeout);
+      else if (err) callback(err);
+      else callback(null, result);
     });
   }
 
@@ -249,14 +299,21 @@ function createPostgres(
     : undefined;
   // The callback form of client.query: its promise form kept every query and its rows alive
   // through young-generation collections as well (see StatementWatchdog).
+  const send = (
+    client: pg.PoolClient,
+    text: string,
+    params: readonly unknown[] | undefined,
+    callback: StatementCallback,
+  ): void => {
+    if (watchdog) watchdog.run(client, text, params, callback);
+    else client.query(text, params as unknown[], (err: Error | null, r) => callback(err, r));
+  };
   const run = (client: pg.PoolClient, text: string, params?: readonly unknown[]) =>
-    watchdog
-      ? watchdog.query(client, text, params)
-      : new Promise<pg.QueryResult>((resolve, reject) => {
-          client.query(text, params as unknown[], (err: Error | null, result) =>
-            err ? reject(err) : resolve(result),
-          );
-        });
+    new Promise<pg.QueryResult>((resolve, reject) => {
+      send(client, text, params, (err, result) => (err ? reject(err) : resolve(result!)));
+    });
+  const lostWhileCheckedOut = (e: Error) =>
+    logger.warn({ err: { message: e.message } }, 'database connection lost while checked out');
 
   type Release = (err?: Error | boolean) => void;
 
@@ -274,10 +331,7 @@ function createPostgres(
         let broken: Error | undefined;
         const onError = (e: Error) => {
           broken = e;
-          logger.warn(
-            { err: { message: e.message } },
-            'database connection lost while checked out',
-          );
+          lostWhileCheckedOut(e);
         };
         client.on('error', onError);
         resolve([
@@ -307,31 +361,46 @@ function createPostgres(
     };
   };
 
-  // One statement on a pooled connection, as pool.query does, but under the watchdog. A
-  // connection that failed (not a statement the server refused) is discarded, not reused.
-  const single = async (text: string, params?: readonly unknown[]): Promise<pg.QueryResult> => {
-    const [client, release] = await acquire();
-    try {
-      const result = await run(client, text, params);
-      release();
-      return result;
-    } catch (err) {
-      release(err instanceof pg.DatabaseError ? undefined : (err as Error));
-      throw err;
-    }
+  // One statement on a pooled connection, as pool.query does (checkout, statement and return in
+  // callbacks, one promise for the caller), but under the watchdog and reported (report()). A
+  // connection that failed (not a statement the server refused) is discarded, not reused; one
+  // lost while the statement runs is also logged, as in a transaction.
+  const single = (
+    text: string,
+    params: readonly unknown[] | undefined,
+    callback: (err: Error | null, result?: pg.QueryResult) => void,
+  ): void => {
+    const statement = report(spanTarget, text, onQuery);
+    pool.connect((err, client) => {
+      if (err || !client) {
+        const e = err ?? new Error('no database connection');
+        statement.failed(e);
+        callback(e);
+        return;
+      }
+      client.on('error', lostWhileCheckedOut);
+      send(client, text, params, (queryErr, result) => {
+        client.removeListener('error', lostWhileCheckedOut);
+        client.release(queryErr && !(queryErr instanceof pg.DatabaseError) ? queryErr : undefined);
+        if (queryErr) statement.failed(queryErr);
+        else statement.ok();
+        callback(queryErr, result);
+      });
+    });
   };
 
   return {
     kind: 'postgres',
     display: target.display,
     query: <T>(text: string, params?: readonly unknown[]) =>
-      traced(spanTarget, text, onQuery, async () => {
-        const r = await single(text, params);
-        return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+      new Promise<QueryResult<T>>((resolve, reject) => {
+        single(text, params, (err, r) =>
+          err ? reject(err) : resolve({ rows: r!.rows as T[], rowCount: r!.rowCount ?? 0 }),
+        );
       }),
     exec: (sql: string) =>
-      traced(spanTarget, sql, onQuery, async () => {
-        await single(sql);
+      new Promise<void>((resolve, reject) => {
+        single(sql, undefined, (err) => (err ? reject(err) : resolve()));
       }),
     connect: checkout,
     async transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T> {
