@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@order-food/platform/database';
-import type { Logger } from '@order-food/platform/logger';
+import { LazyChildLogger, type Logger } from '@order-food/platform/logger';
 import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
@@ -155,6 +155,10 @@ export function serverOptions(
       disableRequestLogging: true,
       requestIdLogLabel: 'request_id',
     }),
+    // request.log is made when a request first logs through it (most never do: the request line
+    // has a logger of its own).
+    childLoggerFactory: (parent, bindings, options) =>
+      new LazyChildLogger(parent as Logger, bindings, options) as unknown as Logger,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -26,12 +26,29 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * Requests in flight by method, counted in a plain map and copied into the gauge when it is
+   * scraped: two label lookups in prom-client on every request cost more than the count itself.
+   */
+  readonly #inFlight = new Map<string, number>();
+
   readonly httpInFlight = new Gauge({
     name: 'http_server_active_requests',
     help: 'HTTP requests being served now',
     labelNames: ['method'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [method, n] of this.#inFlight) this.httpInFlight.set({ method }, n);
+    },
   });
+
+  requestStarted(method: string): void {
+    this.#inFlight.set(method, (this.#inFlight.get(method) ?? 0) + 1);
+  }
+
+  requestEnded(method: string): void {
+    this.#inFlight.set(method, (this.#inFlight.get(method) ?? 0) - 1);
+  }
 
   readonly dbQueryDuration = new Histogram({
     name: 'db_client_operation_duration_seconds',

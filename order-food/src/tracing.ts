@@ -106,7 +106,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     }
     span.end();
     if (metrics) {
-      metrics.httpInFlight.dec({ method: state.method });
+      metrics.requestEnded(state.method);
       metrics.httpDuration.observe(
         {
           method: state.method,
@@ -145,17 +145,18 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     }
     const ctx = trace.setSpan(parent, span);
     states.set(request, { span, ctx, method, startedAt: performance.now(), ended: false });
-    metrics?.httpInFlight.inc({ method });
+    metrics?.requestStarted(method);
     // The rest of the lifecycle runs inside the span's context (AsyncLocalStorage carries it).
     context.with(ctx, next);
   });
 
   // Before Node 24 (AsyncLocalStorage on async_hooks), body parsing runs in the socket's async
   // context, not the request's: enter it again before validation and the handler, as
-  // @fastify/request-context does. On Node 24 this is a no-op.
+  // @fastify/request-context does. On Node 24 the request's context is still the active one, and
+  // entering it again would only cost time.
   fastify.addHook('preValidation', (request, _reply, next) => {
     const state = states.get(request);
-    if (state) context.with(state.ctx, next);
+    if (state && context.active() !== state.ctx) context.with(state.ctx, next);
     else next();
   });
 
@@ -170,7 +171,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     // Likewise for the response's 'finish' event: the onResponse hooks after this one (the
     // request log line) get the span's ids on every supported Node.
     const state = states.get(request);
-    if (state) context.with(state.ctx, next);
+    if (state && context.active() !== state.ctx) context.with(state.ctx, next);
     else next();
   });
 

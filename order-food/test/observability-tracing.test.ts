@@ -13,6 +13,15 @@ const metrics = new Metrics({ version: '1.2.3', revision: 'abc' });
 const logLines: Record<string, unknown>[] = [];
 let app: FastifyInstance;
 const childTracer = trace.getTracer('test');
+/** Holds POST /api/slow until opened. */
+function gate() {
+  let open = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, resolve: open };
+}
+let slowGate = gate();
 
 before(async () => {
   await receiver.start();
@@ -49,6 +58,10 @@ before(async () => {
     throw new Error('database said no');
   });
   app.get('/api/teapot', async (_request, reply) => reply.code(418).send({ short: 'and stout' }));
+  app.post('/api/slow', async () => {
+    await slowGate.promise;
+    return { done: true };
+  });
   await app.ready();
 });
 
@@ -179,4 +192,25 @@ test('probes, the scrape and unknown routes: no spans for the first two, a bound
   assert.doesNotMatch(text, /route="\/(health|metrics)"/);
   assert.doesNotMatch(text, /no\/such\/path/);
   assert.match(text, /http_server_active_requests\{method="GET"\} 0/);
+});
+
+test('requests in flight are counted by method while they run, and no longer once answered', async () => {
+  slowGate = gate();
+  const inFlight = async (method: string) => {
+    const m = new RegExp(`http_server_active_requests\\{method="${method}"\\} (-?\\d+)`).exec(
+      await metrics.registry.metrics(),
+    );
+    return m ? Number(m[1]) : undefined;
+  };
+  const slow = [1, 2].map(() => app.inject({ method: 'POST', url: '/api/slow', payload: {} }));
+  // Both requests reach the handler (and wait there) before the scrape.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await inFlight('POST'), 2);
+  slowGate.resolve();
+  const answers = await Promise.all(slow);
+  assert.deepEqual(
+    answers.map((a) => a.statusCode),
+    [200, 200],
+  );
+  assert.equal(await inFlight('POST'), 0);
 });

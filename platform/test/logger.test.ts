@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
+import { createLogger, LazyChildLogger } from '../src/logger.js';
 import { repoRoot } from '../testing/run-program.js';
 
 /** Runs a snippet that logs through createLogger with stdout a pipe, as in a container. */
@@ -65,4 +66,59 @@ test('a quiet program still writes its lines while it runs, not only at exit', a
   );
   assert.equal(r.code, 0);
   assert.equal(r.lines.length, 1);
+});
+
+describe('LazyChildLogger', () => {
+  function capture() {
+    const lines: Record<string, unknown>[] = [];
+    const parent = createLogger('t', 'info', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    });
+    return { parent, lines };
+  }
+
+  test('makes no child until it is used, then writes what the child would write', () => {
+    const { parent, lines } = capture();
+    let made = 0;
+    const child = parent.child.bind(parent);
+    parent.child = ((...args: Parameters<typeof child>) => {
+      made++;
+      return child(...args);
+    }) as typeof parent.child;
+    const lazy = new LazyChildLogger(parent, { request_id: 'r-1' });
+    assert.equal(lazy.level, 'info');
+    assert.equal(made, 0);
+    lazy.debug('not at info');
+    lazy.info({ status: 400, password: 'hunter2' }, 'request refused');
+    lazy.warn('plain %s', 'text');
+    assert.equal(made, 1);
+    parent
+      .child({ request_id: 'r-1' })
+      .info({ status: 400, password: 'hunter2' }, 'request refused');
+    assert.equal(lines.length, 3);
+    const [first, second, real] = lines;
+    delete first?.time;
+    delete real?.time;
+    assert.deepEqual(first, real, 'the same line as a real child writes');
+    assert.equal(first?.request_id, 'r-1');
+    assert.equal(first?.password, '[redacted]');
+    assert.equal(second?.msg, 'plain text');
+    assert.equal(second?.level, 'warn');
+  });
+
+  test('a level given to the child holds; children of it keep both bindings', () => {
+    const { parent, lines } = capture();
+    const lazy = new LazyChildLogger(parent, { request_id: 'r-2' }, { level: 'warn' });
+    assert.equal(lazy.level, 'warn');
+    lazy.info('dropped');
+    lazy.child({ step: 'x' }).error('kept');
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]?.request_id, 'r-2');
+    assert.equal(lines[0]?.step, 'x');
+    assert.equal(lazy.isLevelEnabled('error'), true);
+    assert.equal(lazy.isLevelEnabled('info'), false);
+    assert.deepEqual(lazy.bindings(), { service: 't', request_id: 'r-2' });
+  });
 });
