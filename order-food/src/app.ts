@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@order-food/platform/database';
-import { LazyChildLogger, type Logger } from '@order-food/platform/logger';
+import { LazyChildLogger, type Logger, requestLineWriter } from '@order-food/platform/logger';
 import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
@@ -82,9 +82,10 @@ export const app = fp<AppOptions>(
       done(null, payload);
     });
     // One line per request (Fastify's own two are disabled); probes only at debug level. Every
-    // field of it is the server's own (the route template, not the URL), so it skips the
-    // redaction pass that every other line pays.
-    const requestLog = fastify.log.child({}, { redact: [] });
+    // field of it is the server's own (the route template, not the URL), so it is written without
+    // pino's redaction and serializers (requestLineWriter).
+    const requestLog = fastify.log as Logger;
+    const writeRequestLine = requestLineWriter(requestLog);
     fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url;
       const fields = {
@@ -95,7 +96,7 @@ export const app = fp<AppOptions>(
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
       };
       if (route && probeRoutes.has(route)) requestLog.debug(fields, 'request completed');
-      else requestLog.info(fields, 'request completed');
+      else writeRequestLine(fields);
       done();
     });
 

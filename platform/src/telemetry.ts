@@ -41,6 +41,8 @@ export interface TelemetrySettings {
   readonly sampler: string;
   readonly samplerArg: number;
   readonly maxQueueSize: number;
+  /** Spans per export (OTEL_BSP_MAX_EXPORT_BATCH_SIZE), at most the queue's size. */
+  readonly maxExportBatchSize: number;
   readonly scheduleDelayMs: number;
   /** Whether this program records the pod start root span (POD_START_SPAN; default: the first program). */
   readonly recordPodStart: boolean;
@@ -126,6 +128,10 @@ export function telemetrySettings(
     () => envInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, { min: 1, max: 100_000 }),
     2048,
   );
+  const maxExportBatchSize = Math.min(
+    maxQueueSize,
+    safe(() => envInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512, { min: 1, max: 100_000 }), 512),
+  );
   const scheduleDelayMs = safe(
     () => envInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, { min: 1, max: 600_000 }),
     1000,
@@ -144,6 +150,7 @@ export function telemetrySettings(
     sampler,
     samplerArg,
     maxQueueSize,
+    maxExportBatchSize,
     warnings: Object.freeze(warnings),
   });
 }
@@ -297,7 +304,7 @@ export async function startTelemetry(
       new BatchSpanProcessor({
         exporter,
         maxQueueSize: settings.maxQueueSize,
-        maxExportBatchSize: Math.min(512, settings.maxQueueSize),
+        maxExportBatchSize: settings.maxExportBatchSize,
         scheduledDelayMillis: settings.scheduleDelayMs,
         exportTimeoutMillis: 10_000,
       }),
