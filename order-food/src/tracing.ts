@@ -31,6 +31,9 @@ interface RequestState {
 
 const tracer = trace.getTracer('order-food/http');
 
+const stateKey = 'otelRequestState';
+type Traced = FastifyRequest & { [stateKey]: RequestState | null };
+
 const defaultIgnored = ['/metrics', '/health', '/ready'];
 
 /** The HTTP methods the semantic conventions name; anything else is reported as _OTHER. */
@@ -81,7 +84,16 @@ function hostPort(host: string | undefined): { address?: string; port?: number }
 const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) => {
   const metrics = options.metrics;
   const ignored = new Set(options.ignoreRoutes ?? defaultIgnored);
-  const states = new WeakMap<FastifyRequest, RequestState>();
+  // The request's state in a property Fastify declares on every request (decorateRequest keeps
+  // the request objects' shape stable), not in a WeakMap: a WeakMap entry per request made every
+  // young-generation collection trace it as an ephemeron.
+  fastify.decorateRequest(stateKey, null);
+  const states = {
+    get: (request: FastifyRequest): RequestState | null => (request as Traced)[stateKey],
+    set: (request: FastifyRequest, state: RequestState) => {
+      (request as Traced)[stateKey] = state;
+    },
+  };
 
   const finish = (request: FastifyRequest, reply: FastifyReply | undefined, aborted: boolean) => {
     const state = states.get(request);

@@ -94,14 +94,35 @@ interface SpanTarget {
 
 /**
  * What a statement reports when it ends: its duration to the observer, its outcome to its span.
- * Started before the statement is sent; ok() or failed() is called once when it ends.
+ * Made before the statement is sent (report()); ok() or failed() is called once when it ends.
  */
-interface StatementReport {
-  ok(): void;
-  failed(err: unknown): void;
+class StatementReport {
+  constructor(
+    readonly operation: string,
+    readonly observer: QueryObserver | undefined,
+    readonly started: number,
+    readonly span: Span | undefined,
+  ) {}
+
+  ok(): void {
+    this.observer?.(this.operation, (performance.now() - this.started) / 1000, true);
+    this.span?.end();
+  }
+
+  failed(err: unknown): void {
+    this.observer?.(this.operation, (performance.now() - this.started) / 1000, false);
+    const span = this.span;
+    if (!span) return;
+    const e = err as Error & { code?: string };
+    span.recordException(e);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+    if (e.code) span.setAttribute('db.response.status_code', e.code);
+    span.setAttribute('error.type', e.code ?? e.name);
+    span.end();
+  }
 }
 
-const nothingToReport: StatementReport = { ok() {}, failed() {} };
+const nothingToReport = new StatementReport('', undefined, 0, undefined);
 
 /**
  * A client span per statement, only under a recording parent: unsampled requests and background
@@ -116,7 +137,6 @@ function report(
   const recording = parent?.isRecording() === true;
   if (!recording && !observer) return nothingToReport;
   const operation = operationOf(text);
-  const started = observer ? performance.now() : 0;
   let span: Span | undefined;
   if (recording) {
     const attributes: Attributes = {
@@ -129,22 +149,7 @@ function report(
     if (target.port) attributes['server.port'] = target.port;
     span = tracer.startSpan(operation, { kind: SpanKind.CLIENT, attributes });
   }
-  return {
-    ok() {
-      observer?.(operation, (performance.now() - started) / 1000, true);
-      span?.end();
-    },
-    failed(err: unknown) {
-      observer?.(operation, (performance.now() - started) / 1000, false);
-      if (!span) return;
-      const e = err as Error & { code?: string };
-      span.recordException(e);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
-      if (e.code) span.setAttribute('db.response.status_code', e.code);
-      span.setAttribute('error.type', e.code ?? e.name);
-      span.end();
-    },
-  };
+  return new StatementReport(operation, observer, observer ? performance.now() : 0, span);
 }
 
 /** run() under report(): for the PGlite adapter and checked-out pg connections. */

@@ -7,14 +7,17 @@ declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenService;
     /** onRequest hook: a valid bearer token is required (checked before the body is read). */
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    authenticate: AuthHook;
     /** onRequest hook: a valid bearer token of an admin is required. */
-    requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    requireAdmin: AuthHook;
   }
   interface FastifyRequest {
     principal: Principal | null;
   }
 }
+
+/** Callback hooks, not async ones: a promise and a microtask less on every request behind them. */
+type AuthHook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
 export interface AuthOptions {
   secret: string;
@@ -38,13 +41,28 @@ export default fp<AuthOptions>(
     const tokens = createTokenService(options.secret, options.ttlSeconds);
     app.decorate('tokens', tokens);
     app.decorateRequest('principal', null);
-    app.decorate('authenticate', async (request: FastifyRequest) => {
-      request.principal = principalOf(request, tokens);
-    });
-    app.decorate('requireAdmin', async (request: FastifyRequest) => {
-      request.principal = principalOf(request, tokens);
-      if (request.principal.role !== 'admin') throw forbidden('this action needs an admin');
-    });
+    const authenticate: AuthHook = (request, _reply, done) => {
+      try {
+        request.principal = principalOf(request, tokens);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done();
+    };
+    const requireAdmin: AuthHook = (request, _reply, done) => {
+      try {
+        request.principal = principalOf(request, tokens);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done(
+        request.principal.role === 'admin' ? undefined : forbidden('this action needs an admin'),
+      );
+    };
+    app.decorate('authenticate', authenticate);
+    app.decorate('requireAdmin', requireAdmin);
   },
   { name: 'auth', fastify: '5.x' },
 );
