@@ -58,11 +58,46 @@ export interface OrderLine {
   quantity: number;
 }
 
-interface PriceRow {
-  id: string;
-  price_cents: number;
-  available: boolean;
+interface PlacedRow extends Partial<OrderRow> {
+  /** The products asked for that exist, and those of them not available, by id. */
+  found: string[] | null;
+  unavailable: string[] | null;
+  item_products: string[] | null;
+  item_quantities: number[] | null;
+  item_prices: number[] | null;
 }
+
+/**
+ * The whole order in one statement (one round trip instead of three inside the transaction): the
+ * products asked for are read and locked FOR SHARE (in id order: one order for every caller), the
+ * order is inserted only when every one exists and is available, at the total of
+ * the stored prices, and its lines with those prices. The products found and the unavailable ones
+ * come back either way, so a refusal can name them.
+ */
+const placeOrderSql = `WITH priced AS MATERIALIZED (
+    SELECT id, price_cents, available FROM products
+    WHERE id = ANY($2::uuid[]) ORDER BY id FOR SHARE
+  ), lines AS (
+    SELECT t.line_no, t.product_id, t.quantity, p.price_cents
+    FROM unnest($3::int[], $4::uuid[], $5::int[]) AS t(line_no, product_id, quantity)
+    JOIN priced p ON p.id = t.product_id
+  ), new_order AS (
+    INSERT INTO orders (user_id, status, total_cents)
+    SELECT $1, 'pending', (SELECT sum(price_cents::bigint * quantity) FROM lines)
+    WHERE (SELECT count(*) = cardinality($2::uuid[]) AND bool_and(available) FROM priced)
+    RETURNING ${columns}
+  ), new_items AS (
+    INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)
+    SELECT o.id, l.line_no, l.product_id, l.quantity, l.price_cents FROM new_order o CROSS JOIN lines l
+    RETURNING line_no, product_id, quantity, unit_price_cents
+  )
+  SELECT o.*,
+    (SELECT array_agg(id::text ORDER BY id) FROM priced) AS found,
+    (SELECT array_agg(id::text ORDER BY id) FROM priced WHERE NOT available) AS unavailable,
+    (SELECT array_agg(product_id::text ORDER BY line_no) FROM new_items) AS item_products,
+    (SELECT array_agg(quantity ORDER BY line_no) FROM new_items) AS item_quantities,
+    (SELECT array_agg(unit_price_cents ORDER BY line_no) FROM new_items) AS item_prices
+  FROM (SELECT 1) AS one LEFT JOIN new_order o ON true`;
 
 /**
  * Places an order for userId inside tx: prices are read from the database under FOR SHARE, so a
@@ -74,15 +109,28 @@ export async function placeOrder(
   userId: string,
   lines: OrderLine[],
 ): Promise<OrderT> {
-  const ids = [...new Set(lines.map((l) => l.productId.toLowerCase()))];
-  const { rows: products } = await tx.query<PriceRow>(
-    'SELECT id, price_cents, available FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE',
-    [ids],
-  );
-  const byId = new Map(products.map((p) => [p.id, p]));
-  const unknown = ids.filter((id) => !byId.has(id));
-  const unavailable = products.filter((p) => !p.available).map((p) => p.id);
-  if (unknown.length > 0 || unavailable.length > 0) {
+  const productIds = lines.map((l) => l.productId.toLowerCase());
+  const ids = [...new Set(productIds)];
+  let placed: PlacedRow;
+  try {
+    const { rows } = await tx.query<PlacedRow>(placeOrderSql, [
+      userId,
+      ids,
+      lines.map((_, i) => i + 1),
+      productIds,
+      lines.map((l) => l.quantity),
+    ]);
+    placed = rows[0]!;
+  } catch (err) {
+    const e = err as { code?: string; table?: string };
+    if (e.code === '23503' && e.table === 'orders')
+      throw unauthorized('the user of this token no longer exists');
+    throw err;
+  }
+  if (!placed.id) {
+    const found = new Set(placed.found ?? []);
+    const unknown = ids.filter((id) => !found.has(id));
+    const unavailable = placed.unavailable ?? [];
     const parts = [];
     if (unknown.length > 0) parts.push(`unknown products: ${unknown.join(', ')}`);
     if (unavailable.length > 0) parts.push(`unavailable products: ${unavailable.join(', ')}`);
@@ -91,34 +139,19 @@ export async function placeOrder(
       extensions: { unknownProducts: unknown, unavailableProducts: unavailable },
     });
   }
-  const prices = lines.map((l) => byId.get(l.productId.toLowerCase())!.price_cents);
-  const total = lines.reduce((sum, l, i) => sum + prices[i]! * l.quantity, 0);
-  let order: OrderRow;
-  try {
-    const { rows } = await tx.query<OrderRow>(
-      `INSERT INTO orders (user_id, status, total_cents) VALUES ($1, 'pending', $2) RETURNING ${columns}`,
-      [userId, total],
-    );
-    order = rows[0]!;
-  } catch (err) {
-    if ((err as { code?: string }).code === '23503')
-      throw unauthorized('the user of this token no longer exists');
-    throw err;
-  }
-  const { rows: items } = await tx.query<ItemRow>(
-    `INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)
-     SELECT $1, t.line_no, t.product_id, t.quantity, t.unit_price_cents
-     FROM unnest($2::int[], $3::uuid[], $4::int[], $5::int[]) AS t(line_no, product_id, quantity, unit_price_cents)
-     RETURNING order_id, product_id, quantity, unit_price_cents`,
-    [
-      order.id,
-      lines.map((_, i) => i + 1),
-      lines.map((l) => l.productId.toLowerCase()),
-      lines.map((l) => l.quantity),
-      prices,
-    ],
+  const order = placed as OrderRow & PlacedRow;
+  const products = placed.item_products ?? [];
+  const quantities = placed.item_quantities ?? [];
+  const prices = placed.item_prices ?? [];
+  return toOrder(
+    order,
+    products.map((productId, i) => ({
+      order_id: order.id,
+      product_id: productId,
+      quantity: quantities[i]!,
+      unit_price_cents: prices[i]!,
+    })),
   );
-  return toOrder(order, items);
 }
 
 export async function getOrder(db: Queryable, id: string): Promise<OrderT | undefined> {
