@@ -73,6 +73,17 @@ describe('settings from the environment', () => {
     assert.equal(telemetrySettings('x', { OTEL_BSP_MAX_QUEUE_SIZE: '64' }).maxQueueSize, 64);
   });
 
+  test('spans per export: OTEL_BSP_MAX_EXPORT_BATCH_SIZE, at most the queue, 512 when unreadable', () => {
+    assert.equal(telemetrySettings('x', {}).maxExportBatchSize, 512);
+    const env = { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64' };
+    assert.equal(telemetrySettings('x', env).maxExportBatchSize, 64);
+    const small = { OTEL_BSP_MAX_QUEUE_SIZE: '32', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64' };
+    assert.equal(telemetrySettings('x', small).maxExportBatchSize, 32);
+    const bad = telemetrySettings('x', { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 'many' });
+    assert.equal(bad.maxExportBatchSize, 512);
+    assert.equal(bad.warnings.length, 1);
+  });
+
   test('only the first program of the pod records the pod start, unless POD_START_SPAN says', () => {
     assert.equal(telemetrySettings('database-migration', {}).recordPodStart, true);
     assert.equal(telemetrySettings('order-food', {}).recordPodStart, false);
