@@ -88,15 +88,10 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
   // the request objects' shape stable), not in a WeakMap: a WeakMap entry per request made every
   // young-generation collection trace it as an ephemeron.
   fastify.decorateRequest(stateKey, null);
-  const states = {
-    get: (request: FastifyRequest): RequestState | null => (request as Traced)[stateKey],
-    set: (request: FastifyRequest, state: RequestState) => {
-      (request as Traced)[stateKey] = state;
-    },
-  };
+  const stateOf = (request: FastifyRequest): RequestState | null => (request as Traced)[stateKey];
 
   const finish = (request: FastifyRequest, reply: FastifyReply | undefined, aborted: boolean) => {
-    const state = states.get(request);
+    const state = stateOf(request);
     if (!state || state.ended) return;
     state.ended = true;
     const route = routeOf(request);
@@ -154,7 +149,13 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
       span.setAttributes(attributes);
     }
     const ctx = trace.setSpan(parent, span);
-    states.set(request, { span, ctx, method, startedAt: performance.now(), ended: false });
+    (request as Traced)[stateKey] = {
+      span,
+      ctx,
+      method,
+      startedAt: performance.now(),
+      ended: false,
+    };
     metrics?.requestStarted(method);
     // The rest of the lifecycle runs inside the span's context (AsyncLocalStorage carries it).
     context.with(ctx, next);
@@ -165,13 +166,13 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
   // @fastify/request-context does. On Node 24 the request's context is still the active one, and
   // entering it again would only cost time.
   fastify.addHook('preValidation', (request, _reply, next) => {
-    const state = states.get(request);
+    const state = stateOf(request);
     if (state && context.active() !== state.ctx) context.with(state.ctx, next);
     else next();
   });
 
   fastify.addHook('onError', (request, _reply, error, next) => {
-    const state = states.get(request);
+    const state = stateOf(request);
     if (state) state.error = error;
     next();
   });
@@ -180,7 +181,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     finish(request, reply, false);
     // Likewise for the response's 'finish' event: the onResponse hooks after this one (the
     // request log line) get the span's ids on every supported Node.
-    const state = states.get(request);
+    const state = stateOf(request);
     if (state && context.active() !== state.ctx) context.with(state.ctx, next);
     else next();
   });
