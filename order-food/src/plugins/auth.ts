@@ -50,16 +50,12 @@ export default fp<AuthOptions>(
       }
       done();
     };
-    const requireAdmin: AuthHook = (request, _reply, done) => {
-      try {
-        request.principal = principalOf(request, tokens);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      done(
-        request.principal.role === 'admin' ? undefined : forbidden('this action needs an admin'),
-      );
+    const requireAdmin: AuthHook = (request, reply, done) => {
+      authenticate(request, reply, (err) => {
+        if (err) done(err);
+        else if (request.principal?.role !== 'admin') done(forbidden('this action needs an admin'));
+        else done();
+      });
     };
     app.decorate('authenticate', authenticate);
     app.decorate('requireAdmin', requireAdmin);
