@@ -202,14 +202,10 @@ export class StatementWatchdog {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** Runs one statement on client under the bound (callback form: see createPostgres). */
-  query(client: pg.ClientBase, text: string, params?: readonly unknown[]): Promise<pg.QueryResult> {
-    return new Promise((resolve, reject) => {
-      this.run(client, text, params, (err, result) => (err ? reject(err) : resolve(result!)));
-    });
-  }
-
-  /** query() with a callback: what the pool's single statements use, without a promise. */
+  /**
+   * Runs one statement on client under the bound, in pg's callback form (see createPostgres);
+   * callback gets "Query read timeout" when the bound ran out first.
+   */
   run(
     client: pg.ClientBase,
     text: string,
@@ -320,13 +316,11 @@ function createPostgres(
   const lostWhileCheckedOut = (e: Error) =>
     logger.warn({ err: { message: e.message } }, 'database connection lost while checked out');
 
-  type Release = (err?: Error | boolean) => void;
-
   // pg-pool hands a client over in a callback; its promise form resolves a tick later, and an error
   // the server sends in between (pg_terminate_backend, a restart) would find no listener and crash
   // the process. The callback form lets the listener be attached at once. release() gives the
   // client back, discarding it when it failed while checked out or err is given.
-  const acquire = (): Promise<[pg.PoolClient, Release]> =>
+  const checkout = (): Promise<DbClient> =>
     new Promise((resolve, reject) => {
       pool.connect((err, client) => {
         if (err || !client) {
@@ -339,32 +333,24 @@ function createPostgres(
           lostWhileCheckedOut(e);
         };
         client.on('error', onError);
-        resolve([
-          client,
-          (releaseErr) => {
+        resolve({
+          raw: { kind: 'postgres', client },
+          query: <T>(text: string, params?: readonly unknown[]) =>
+            traced(spanTarget, text, onQuery, async () => {
+              const r = await run(client, text, params);
+              return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+            }),
+          exec: (sql: string) =>
+            traced(spanTarget, sql, onQuery, async () => {
+              await run(client, sql);
+            }),
+          release(releaseErr?: Error | boolean) {
             client.removeListener('error', onError);
             client.release(releaseErr ?? broken ?? false);
           },
-        ]);
+        });
       });
     });
-
-  const checkout = async (): Promise<DbClient> => {
-    const [client, release] = await acquire();
-    return {
-      raw: { kind: 'postgres', client },
-      query: <T>(text: string, params?: readonly unknown[]) =>
-        traced(spanTarget, text, onQuery, async () => {
-          const r = await run(client, text, params);
-          return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
-        }),
-      exec: (sql: string) =>
-        traced(spanTarget, sql, onQuery, async () => {
-          await run(client, sql);
-        }),
-      release,
-    };
-  };
 
   // One statement on a pooled connection, as pool.query does (checkout, statement and return in
   // callbacks, one promise for the caller), but under the watchdog and reported (report()). A
@@ -373,7 +359,7 @@ function createPostgres(
   const single = (
     text: string,
     params: readonly unknown[] | undefined,
-    callback: (err: Error | null, result?: pg.QueryResult) => void,
+    callback: StatementCallback,
   ): void => {
     const statement = report(spanTarget, text, onQuery);
     pool.connect((err, client) => {

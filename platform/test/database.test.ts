@@ -34,10 +34,19 @@ describe('StatementWatchdog', () => {
     return client;
   }
 
+  /** One statement through the watchdog, as a promise. */
+  function statement(watchdog: StatementWatchdog, client: object, text: string) {
+    return new Promise<pg.QueryResult>((resolve, reject) => {
+      watchdog.run(client as pg.ClientBase, text, undefined, (err, result) =>
+        err ? reject(err) : resolve(result!),
+      );
+    });
+  }
+
   test('a statement answered in time resolves and is no longer watched', async () => {
     const watchdog = new StatementWatchdog(1000);
     const client = fakeClient(5);
-    const result = await watchdog.query(client as unknown as pg.ClientBase, 'SELECT 1');
+    const result = await statement(watchdog, client, 'SELECT 1');
     assert.deepEqual(result.rows, [{ ok: 1 }]);
     assert.equal(watchdog.running, 0);
     assert.equal(client.destroyed, 0);
@@ -48,7 +57,7 @@ describe('StatementWatchdog', () => {
     const watchdog = new StatementWatchdog(100);
     const client = fakeClient();
     await assert.rejects(
-      watchdog.query(client as unknown as pg.ClientBase, 'SELECT 1'),
+      statement(watchdog, client, 'SELECT 1'),
       /Query read timeout: the database did not answer within 100 ms/,
     );
     assert.equal(client.destroyed, 1);
@@ -60,7 +69,7 @@ describe('StatementWatchdog', () => {
     const watchdog = new StatementWatchdog(1000);
     const client = fakeClient(1, new Error('relation "nope" does not exist'));
     await assert.rejects(
-      watchdog.query(client as unknown as pg.ClientBase, 'SELECT * FROM nope'),
+      statement(watchdog, client, 'SELECT * FROM nope'),
       /relation "nope" does not exist/,
     );
     assert.equal(client.destroyed, 0);
