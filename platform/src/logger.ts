@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
-import { INVALID_TRACEID, trace } from '@opentelemetry/api';
+import { INVALID_TRACEID, type SpanContext, trace } from '@opentelemetry/api';
 import {
   type Bindings,
   type ChildLoggerOptions,
@@ -36,15 +36,20 @@ export const redactPaths = [
   '*.err.detail',
 ];
 
+/**
+ * The active span's context, when its ids lead somewhere. With the SDK disabled every span carries
+ * all-zero ids (and the SDK only makes valid ones, so this is all isSpanContextValid's two regular
+ * expressions would find).
+ */
+function activeSpanContext(): SpanContext | undefined {
+  const ctx = trace.getActiveSpan()?.spanContext();
+  return ctx && ctx.traceId !== INVALID_TRACEID ? ctx : undefined;
+}
+
 /** Every line carries the active span's ids, so a log line leads to its trace. */
 function traceMixin(): Record<string, string> {
-  const span = trace.getActiveSpan();
-  if (!span) return {};
-  const ctx = span.spanContext();
-  // With the SDK disabled every span carries all-zero ids: they would lead nowhere. (The SDK only
-  // makes valid ids, so this is all isSpanContextValid's two regular expressions would find.)
-  if (ctx.traceId === INVALID_TRACEID) return {};
-  return { trace_id: ctx.traceId, span_id: ctx.spanId };
+  const ctx = activeSpanContext();
+  return ctx ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
 }
 
 /**
@@ -234,7 +239,6 @@ export function requestLineWriter(
   msg = 'request completed',
 ): (line: RequestLine) => void {
   const msgJson = JSON.stringify(msg);
-  const routes = new Map<string, string>();
   const streamSym = pino.symbols.streamSym as unknown as keyof Logger;
   const chindingsSym = pino.symbols.chindingsSym as unknown as keyof Logger;
   // Not a pino logger (Fastify's stand-in when logging is off, a test's own): the plain call.
@@ -242,21 +246,11 @@ export function requestLineWriter(
     return (line) => logger.info(line, msg);
   return (line) => {
     if (!logger.isLevelEnabled('info')) return;
-    let route = routes.get(line.route);
-    if (route === undefined) {
-      route = JSON.stringify(line.route);
-      if (routes.size < 1000) routes.set(line.route, route);
-    }
-    let ids = '';
-    const span = trace.getActiveSpan();
-    if (span) {
-      const ctx = span.spanContext();
-      if (ctx.traceId !== INVALID_TRACEID)
-        ids = `,"trace_id":"${ctx.traceId}","span_id":"${ctx.spanId}"`;
-    }
+    const ctx = activeSpanContext();
+    const ids = ctx ? `,"trace_id":"${ctx.traceId}","span_id":"${ctx.spanId}"` : '';
     const stream = logger[streamSym] as unknown as DestinationStream;
     stream.write(
-      `{"level":"info"${isoTime()}${logger[chindingsSym] as unknown as string}${ids},"request_id":${jsonString(line.request_id)},"method":${jsonString(line.method)},"route":${route},"status":${line.status},"durationMs":${line.durationMs},"msg":${msgJson}}\n`,
+      `{"level":"info"${isoTime()}${logger[chindingsSym] as unknown as string}${ids},"request_id":${jsonString(line.request_id)},"method":${jsonString(line.method)},"route":${jsonString(line.route)},"status":${line.status},"durationMs":${line.durationMs},"msg":${msgJson}}\n`,
     );
   };
 }
