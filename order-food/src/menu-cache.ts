@@ -7,9 +7,8 @@ import { productsChannel } from './product-repository.js';
  * changes rarely. Bodies are kept as UTF-8 bytes, so a hit is written to the socket as it is,
  * without encoding the same string again for every request. Every product change is announced
  * with pg_notify in its own transaction, so a change made through any replica empties the cache
- * of every replica. The cache serves only while
- * the notification connection is up; after a reconnect (notifications may have been missed) it
- * starts empty.
+ * of every replica. The cache serves only while the notification connection is up; after a
+ * reconnect (notifications may have been missed) it starts empty.
  */
 export class MenuCache {
   readonly #db: Database;

@@ -70,9 +70,9 @@ interface PlacedRow extends Partial<OrderRow> {
 /**
  * The whole order in one statement (one round trip instead of three inside the transaction): the
  * products asked for are read and locked FOR SHARE (in id order: one order for every caller), the
- * order is inserted only when every one exists and is available, at the total of
- * the stored prices, and its lines with those prices. The products found and the unavailable ones
- * come back either way, so a refusal can name them.
+ * order is inserted only when every one exists and is available, at the total of the stored
+ * prices, and its lines with those prices. The products found and the unavailable ones come back
+ * either way, so a refusal can name them.
  */
 const placeOrderSql = `WITH priced AS MATERIALIZED (
     SELECT id, price_cents, available FROM products

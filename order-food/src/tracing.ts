@@ -89,6 +89,12 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
   // young-generation collection trace it as an ephemeron.
   fastify.decorateRequest(stateKey, null);
   const stateOf = (request: FastifyRequest): RequestState | null => (request as Traced)[stateKey];
+  /** Runs next in the request's span context, entering it only where it is not the active one. */
+  const enterRequestContext = (request: FastifyRequest, next: () => void) => {
+    const state = stateOf(request);
+    if (state && context.active() !== state.ctx) context.with(state.ctx, next);
+    else next();
+  };
 
   const finish = (request: FastifyRequest, reply: FastifyReply | undefined, aborted: boolean) => {
     const state = stateOf(request);
@@ -165,11 +171,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
   // context, not the request's: enter it again before validation and the handler, as
   // @fastify/request-context does. On Node 24 the request's context is still the active one, and
   // entering it again would only cost time.
-  fastify.addHook('preValidation', (request, _reply, next) => {
-    const state = stateOf(request);
-    if (state && context.active() !== state.ctx) context.with(state.ctx, next);
-    else next();
-  });
+  fastify.addHook('preValidation', (request, _reply, next) => enterRequestContext(request, next));
 
   fastify.addHook('onError', (request, _reply, error, next) => {
     const state = stateOf(request);
@@ -181,9 +183,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     finish(request, reply, false);
     // Likewise for the response's 'finish' event: the onResponse hooks after this one (the
     // request log line) get the span's ids on every supported Node.
-    const state = stateOf(request);
-    if (state && context.active() !== state.ctx) context.with(state.ctx, next);
-    else next();
+    enterRequestContext(request, next);
   });
 
   fastify.addHook('onRequestAbort', (request, next) => {
