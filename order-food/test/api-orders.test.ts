@@ -435,10 +435,12 @@ describe('reading orders', () => {
       headers: app.auth.alice,
     });
     for (const o of alices.body.items) assert.equal(o.userId, fixtures.alice);
-    assertProblem(
-      await call(app.server, 'GET', '/api/orders?status=lost', { headers: app.auth.alice }),
-      400,
-    );
+    const lost = await call(app.server, 'GET', '/api/orders?status=lost', {
+      headers: app.auth.alice,
+    });
+    assertProblem(lost, 400);
+    assert.match(lost.body.detail, /status/);
+    assert.match(lost.body.detail, /allowed values/);
     assertProblem(
       await call(app.server, 'GET', '/api/orders?limit=500', { headers: app.auth.alice }),
       400,
