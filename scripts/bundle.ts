@@ -206,9 +206,13 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  conditions: ['source'],
   // ES module builds first where a package has both: esbuild drops what is never imported from
-  // them (the CommonJS builds of OpenTelemetry pull all of semantic-conventions and sdk-metrics).
+  // them (the CommonJS builds of OpenTelemetry pull all of semantic-conventions and sdk-metrics),
+  // and calls into them are direct instead of through a getter per imported name. mainFields
+  // picks them where a package has no "exports"; the "module" condition where it has (custom
+  // conditions turn esbuild's default ones off; @opentelemetry/api's "exports" name its ES module
+  // build only under "module").
+  conditions: ['source', 'module'],
   mainFields: ['module', 'main'],
   external,
   plugins: [builtinsThroughRequire],
