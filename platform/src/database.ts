@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
 import type { Logger } from './logger.js';
 import { Mutex } from './mutex.js';
+import { parseTimestamptz } from './pg-timestamp.js';
 
 export type Row = Record<string, unknown>;
 
@@ -170,10 +171,23 @@ async function traced<T>(
   }
 }
 
-/** bigint counts fit in a number for anything this service stores. */
+const stockTimestamptz = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
+
+/** pg's parser for timestamptz, with the common shape read without it (pg-timestamp.ts). */
+export function parseTimestamptzText(text: string): unknown {
+  return parseTimestamptz(text) ?? stockTimestamptz(text);
+}
+
+/**
+ * bigint counts fit in a number for anything this service stores; timestamptz values are read
+ * without regular expressions (pg-timestamp.ts).
+ */
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
+    if (format !== 'binary') {
+      if (oid === 20) return (value: string) => Number(value);
+      if (oid === 1184) return parseTimestamptzText;
+    }
     return pg.types.getTypeParser(oid, format);
   },
 };
