@@ -4,9 +4,9 @@
  * pg turns each timestamptz into a Date with postgres-date, which runs three regular expressions
  * and a parseInt per field: on a page of orders (two timestamps per order) that was the largest
  * single function in the API's profile, and its match arrays were a tenth of the garbage a request
- * left. PostgreSQL writes timestamptz in one shape (DateStyle ISO, which pg's connections use):
- * "2026-11-24 13:23:43.123456+00", with an offset of "+HH", "+HH:MM" or "+HH:MM:SS" in the
- * session's time zone. parseTimestamptz reads that shape and computes exactly the Date
+ * left. PostgreSQL writes timestamptz in one shape under its default DateStyle, ISO (which
+ * postgres-date assumes as well): "2026-11-24 13:23:43.123456+00", with an offset of "+HH",
+ * "+HH:MM" or "+HH:MM:SS" in the session's time zone. parseTimestamptz reads that shape and computes exactly the Date
  * postgres-date computes; anything else (infinity, years before 100 or after 9999, BC) it leaves
  * to the caller's fallback, pg's own parser (platform/test/pg-timestamp.test.ts compares both).
  */
