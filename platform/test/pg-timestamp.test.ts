@@ -140,8 +140,11 @@ test('timestamptz read through the adapter is the instant PostgreSQL stored, in 
     for (const row of rows) {
       assert.ok(row.v instanceof Date, `${zone} ${row.text}`);
       assert.equal(row.v.getTime(), Number(row.ms), `${zone} ${row.text}`);
+      // The text the server really wrote takes the fast path, save the shapes left to pg.
+      const leftToPg = row.text.endsWith(' BC') || row.text.startsWith('00');
+      assert.equal(parseTimestamptz(row.text) === undefined, leftToPg, `${zone} ${row.text}`);
     }
-    const infinite = await db.query<{ v: unknown }>(`SELECT 'infinity'::timestamptz AS v`);
-    assert.equal(infinite.rows[0]?.v, Number.POSITIVE_INFINITY);
   }
+  const infinite = await db.query<{ v: unknown }>(`SELECT 'infinity'::timestamptz AS v`);
+  assert.equal(infinite.rows[0]?.v, Number.POSITIVE_INFINITY);
 });
