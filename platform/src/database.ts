@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
 import type { Logger } from './logger.js';
 import { Mutex } from './mutex.js';
-import { parseTimestamptz } from './pg-timestamp.js';
+import { parseTimestamptzText } from './pg-timestamp.js';
 
 export type Row = Record<string, unknown>;
 
@@ -169,13 +169,6 @@ async function traced<T>(
     statement.failed(err);
     throw err;
   }
-}
-
-const stockTimestamptz = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
-
-/** pg's parser for timestamptz, with the common shape read without it (pg-timestamp.ts). */
-export function parseTimestamptzText(text: string): unknown {
-  return parseTimestamptz(text) ?? stockTimestamptz(text);
 }
 
 /**

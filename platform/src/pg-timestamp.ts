@@ -6,10 +6,13 @@
  * single function in the API's profile, and its match arrays were a tenth of the garbage a request
  * left. PostgreSQL writes timestamptz in one shape under its default DateStyle, ISO (which
  * postgres-date assumes as well): "2026-11-24 13:23:43.123456+00", with an offset of "+HH",
- * "+HH:MM" or "+HH:MM:SS" in the session's time zone. parseTimestamptz reads that shape and computes exactly the Date
- * postgres-date computes; anything else (infinity, years before 100 or after 9999, BC) it leaves
- * to the caller's fallback, pg's own parser (platform/test/pg-timestamp.test.ts compares both).
+ * "+HH:MM" or "+HH:MM:SS" in the session's time zone. parseTimestamptz reads that shape and
+ * computes exactly the Date postgres-date computes; parseTimestamptzText, the adapter's parser,
+ * leaves anything else (infinity, years before 100 or after 9999, BC) to pg's own parser
+ * (platform/test/pg-timestamp.test.ts compares both).
  */
+
+import pg from 'pg';
 
 /** Powers of ten for up to nine fractional digits (PostgreSQL writes at most six). */
 const tens = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
@@ -86,4 +89,11 @@ export function parseTimestamptz(text: string): Date | undefined {
   const offsetMs =
     (offsetHours * 3600 + offsetMinutes * 60 + offsetSeconds) * (sign === 45 ? -1000 : 1000);
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMs);
+}
+
+const stockTimestamptz = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
+
+/** The type parser the adapter gives pg for timestamptz: the common shape here, the rest pg's. */
+export function parseTimestamptzText(text: string): unknown {
+  return parseTimestamptz(text) ?? stockTimestamptz(text);
 }

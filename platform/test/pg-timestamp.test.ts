@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { parseDatabaseTarget } from '../src/config.js';
-import { createDatabase, type Database, parseTimestamptzText } from '../src/database.js';
+import { createDatabase, type Database } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
-import { parseTimestamptz } from '../src/pg-timestamp.js';
+import { parseTimestamptz, parseTimestamptzText } from '../src/pg-timestamp.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 
 // pg's own timestamptz parser (postgres-date): the reference the fast path must equal.
