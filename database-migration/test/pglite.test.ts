@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -67,4 +67,35 @@ test('migrates an embedded PGlite database, then finds nothing to do', async () 
     );
     assert.equal(runs.rows[0]!.n, 2);
   });
+});
+
+test('a data directory PGlite cannot use stops the run with one line naming it', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'migration-pglite-bad-'));
+  try {
+    const file = join(base, 'a-file');
+    writeFileSync(file, 'not a database\n');
+    // A cluster of another PostgreSQL version: PGlite refuses it.
+    const other = join(base, 'pg14');
+    mkdirSync(other);
+    writeFileSync(join(other, 'PG_VERSION'), '14\n');
+    const cases: [string, RegExp][] = [
+      [file, /it is not a directory$/],
+      [other, /PGlite failed to initialize properly$/],
+    ];
+    for (const [path, reason] of cases) {
+      const r = await runMigration(`pglite:${path}`, ['--dir', dir]);
+      assert.equal(r.code, 1, explain(r));
+      const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.ok(
+        lines[0]!.startsWith(
+          `database-migration: error: the embedded database in ${path} cannot be opened: `,
+        ),
+        lines[0],
+      );
+      assert.match(lines[0]!, reason);
+    }
+  } finally {
+    removeDir(base);
+  }
 });

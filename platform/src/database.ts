@@ -1,3 +1,4 @@
+import { accessSync, constants, mkdirSync, type Stats, statSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   type Attributes,
@@ -9,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
+import { describeError, OperationalError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Mutex } from './mutex.js';
 import { parseTimestamptzText } from './pg-timestamp.js';
@@ -496,19 +498,41 @@ async function listenPostgres(
   };
 }
 
+/**
+ * Makes PGlite's data directory when missing and checks that this process may read and write it;
+ * Node's errors say why not (EACCES, ENOTDIR, EROFS), where PGlite's name only an errno number.
+ */
+function usableDataDir(dir: string): void {
+  let stat: Stats | undefined;
+  try {
+    stat = statSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!stat) mkdirSync(dir, { recursive: true });
+  else if (!stat.isDirectory()) throw new Error('it is not a directory');
+  accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+}
+
 async function createPGlite(
   target: Extract<DatabaseTarget, { kind: 'pglite' }>,
   options: DatabaseOptions,
 ): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
-  if (target.dataDir) {
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(target.dataDir, { recursive: true });
+  let db: PGlite;
+  try {
+    if (target.dataDir) usableDataDir(target.dataDir);
+    db = await PGlite.create({
+      ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+      parsers: { 20: (value: string) => Number(value) },
+    });
+  } catch (err) {
+    // PGlite throws its file system's errors as plain objects ({ name: 'ErrnoError', errno }):
+    // name the directory, so the operator knows what to fix.
+    throw new OperationalError(
+      `the embedded database ${target.dataDir ? `in ${target.dataDir} ` : ''}cannot be opened: ${describeError(err)}`,
+    );
   }
-  const db = await PGlite.create({
-    ...(target.dataDir ? { dataDir: target.dataDir } : {}),
-    parsers: { 20: (value: string) => Number(value) },
-  });
   const spanTarget: SpanTarget = { namespace: 'postgres' };
   // PGlite is one connection: a checked-out client holds it exclusively, as a pool of one would.
   const mutex = new Mutex();

@@ -56,5 +56,22 @@ export function describeError(err: unknown): string {
       return describeError(e.errors[0]);
     return e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message;
   }
+  if (typeof err === 'object' && err !== null) {
+    // Thrown objects that are not Errors (PGlite's file system throws { name, errno }).
+    const o = err as { name?: unknown; message?: unknown; code?: unknown; errno?: unknown };
+    if (typeof o.message === 'string' && o.message !== '') return o.message;
+    const name = typeof o.name === 'string' && o.name !== '' ? o.name : 'error';
+    const detail = [
+      ...(typeof o.code === 'string' ? [o.code] : []),
+      ...(typeof o.errno === 'number' ? [`errno ${o.errno}`] : []),
+    ];
+    if (typeof o.name === 'string' || detail.length > 0)
+      return detail.length > 0 ? `${name} (${detail.join(', ')})` : name;
+    try {
+      return JSON.stringify(err);
+    } catch {
+      return String(err);
+    }
+  }
   return String(err);
 }

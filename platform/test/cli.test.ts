@@ -51,6 +51,9 @@ test('runCli exits 0/1/2 with one clear stderr line', async () => {
       1,
       /^demo: error: connect ECONNREFUSED/,
     ],
+    // Thrown objects that are not Errors, as PGlite's file system throws them.
+    ["throw { name: 'ErrnoError', errno: 2 };", 1, /^demo: error: ErrnoError \(errno 2\)$/],
+    ["throw { reason: 'disk full' };", 1, /^demo: error: \{"reason":"disk full"\}$/],
   ];
   const results = await Promise.all(
     cases.map(([body], i) => runProgram(program(`case${i}`, body), [], { timeoutMs: 120_000 })),
