@@ -68,7 +68,7 @@ export function describeError(err: unknown): string {
     if (typeof o.name === 'string' || detail.length > 0)
       return detail.length > 0 ? `${name} (${detail.join(', ')})` : name;
     try {
-      return JSON.stringify(err);
+      return JSON.stringify(err) ?? String(err);
     } catch {
       return String(err);
     }
