@@ -43,6 +43,9 @@ export function problems(...codes: number[]): Record<number, unknown> {
   return out;
 }
 
+/** The content type of bodies a route writes itself (the menu's cached pages, the orders page). */
+export const jsonType = 'application/json; charset=utf-8';
+
 /** A JSON response entry with a description, for the OpenAPI document. */
 export function json<T extends TSchema>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };

@@ -13,6 +13,7 @@ import {
   Cursor,
   IdParams,
   json,
+  jsonType,
   Limit,
   Order,
   OrderCreate,
@@ -151,15 +152,21 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
         response: { 200: json(Page(Order), 'One page of orders'), ...problems(400, 401) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const caller = callerOf(request);
       const { status, cursor } = request.query;
-      return listOrders(db, {
+      const page = await listOrders(db, {
         userId: caller.role === 'admin' ? undefined : caller.userId,
         status,
         after: cursor === undefined ? undefined : decodeOrderCursor(cursor),
         limit: request.query.limit ?? 20,
       });
+      // Written with JSON.stringify, like the menu's pages, not by the schema's serializer
+      // (fast-json-stringify): that one joins a page from hundreds of pieces, which then have to
+      // be copied into one string to be measured and sent, and allocates about 35 KB more per
+      // page of 20. The page is built field by field from the schema's type (toOrder), so the
+      // bytes are the same; order-food/test/orders.test.ts holds them to the schema's serializer.
+      return (reply as FastifyReply).type(jsonType).send(JSON.stringify(page));
     },
   );
 

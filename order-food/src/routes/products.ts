@@ -17,6 +17,7 @@ import {
   Cursor,
   IdParams,
   json,
+  jsonType,
   Limit,
   Page,
   Product,
@@ -48,7 +49,6 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const jsonType = 'application/json; charset=utf-8';
 const bearer = [{ bearerAuth: [] }];
 
 /** The menu: public reads served from the in-memory cache, admin writes that invalidate it. */
