@@ -165,7 +165,8 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
       // (fast-json-stringify): that one joins a page from hundreds of pieces, which then have to
       // be copied into one string to be measured and sent, and allocates about 35 KB more per
       // page of 20. The page is built field by field from the schema's type (toOrder), so the
-      // bytes are the same; order-food/test/api-orders.test.ts holds them to the schema's serializer.
+      // bytes are the same; order-food/test/api-orders.test.ts holds them to the schema's
+      // serializer's.
       return (reply as FastifyReply).type(jsonType).send(JSON.stringify(page));
     },
   );
