@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, type Stats, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   type Attributes,
@@ -503,14 +503,13 @@ async function listenPostgres(
  * Node's errors say why not (EACCES, ENOTDIR, EROFS), where PGlite's name only an errno number.
  */
 function usableDataDir(dir: string): void {
-  let stat: Stats | undefined;
   try {
-    stat = statSync(dir);
+    // Succeeds on an existing directory; EEXIST means something else has the name.
+    mkdirSync(dir, { recursive: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error('it is not a directory');
+    throw err;
   }
-  if (!stat) mkdirSync(dir, { recursive: true });
-  else if (!stat.isDirectory()) throw new Error('it is not a directory');
   accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
 }
 

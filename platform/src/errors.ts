@@ -60,13 +60,13 @@ export function describeError(err: unknown): string {
     // Thrown objects that are not Errors (PGlite's file system throws { name, errno }).
     const o = err as { name?: unknown; message?: unknown; code?: unknown; errno?: unknown };
     if (typeof o.message === 'string' && o.message !== '') return o.message;
-    const name = typeof o.name === 'string' && o.name !== '' ? o.name : 'error';
+    const name = typeof o.name === 'string' && o.name !== '' ? o.name : undefined;
     const detail = [
       ...(typeof o.code === 'string' ? [o.code] : []),
       ...(typeof o.errno === 'number' ? [`errno ${o.errno}`] : []),
-    ];
-    if (typeof o.name === 'string' || detail.length > 0)
-      return detail.length > 0 ? `${name} (${detail.join(', ')})` : name;
+    ].join(', ');
+    if (name !== undefined || detail !== '')
+      return detail === '' ? name! : `${name ?? 'error'} (${detail})`;
     try {
       return JSON.stringify(err) ?? String(err);
     } catch {
