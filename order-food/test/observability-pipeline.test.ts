@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { podStartIds } from '@order-food/platform/telemetry';
 import { OtlpReceiver, type ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
+import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot, runProgram, startProgram } from '@order-food/platform/testing/run-program';
 import {
   createTestDatabase,
@@ -245,7 +246,7 @@ describe('the pod start as three processes, one trace', () => {
       );
   });
 
-  test('requests make server spans and fill the metric catalogue, which passes promtool', async () => {
+  test('requests make server spans and fill the metric catalogue, which passes promtool', async (t) => {
     assert.ok(api, 'the API runs');
     const [alice] = await sql<{ id: string }>(db, 'SELECT id FROM users WHERE email = $1', [
       'alice@example.com',
@@ -313,21 +314,19 @@ describe('the pod start as three processes, one trace', () => {
       assert.match(metricsText, series);
     assert.doesNotMatch(metricsText, /route="\/(metrics|health|ready)"/);
 
+    if (!requireTool(t, 'promtool', 'prometheus')) return;
     const promtool = spawnSync('promtool', ['check', 'metrics'], {
       input: metricsText,
       encoding: 'utf8',
     });
-    assert.equal(promtool.error, undefined, 'promtool runs (Debian package prometheus)');
     assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
   });
 
-  test('the dashboard and the alert rules name only metrics that exist', () => {
+  test('the dashboard and the alert rules name only metrics that exist, and promtool accepts the rules', (t) => {
     assert.ok(metricsText, 'the previous test read /metrics');
     const exported = exportedNames(metricsText);
 
     const rulesFile = join(repoRoot, 'order-food/helm/files/prometheus-rules.yaml');
-    const check = spawnSync('promtool', ['check', 'rules', rulesFile], { encoding: 'utf8' });
-    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
     const rules = parseYaml(readFileSync(rulesFile, 'utf8')) as {
       groups: {
         name: string;
@@ -405,6 +404,10 @@ describe('the pod start as three processes, one trace', () => {
         [...used].some((u) => u === name || u.startsWith(`${name}_`)),
         `the dashboard shows ${name}`,
       );
+
+    if (!requireTool(t, 'promtool', 'prometheus')) return;
+    const check = spawnSync('promtool', ['check', 'rules', rulesFile], { encoding: 'utf8' });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   });
 });
 

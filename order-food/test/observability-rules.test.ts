@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { parse, stringify } from 'yaml';
 
@@ -226,7 +227,8 @@ test('every alert of the rules file has a scenario that fires it', () => {
     );
 });
 
-test('promtool evaluates the rules: each alert fires when it should and only then', () => {
+test('promtool evaluates the rules: each alert fires when it should and only then', (t) => {
+  if (!requireTool(t, 'promtool', 'prometheus')) return;
   const rulesPath = bareRules();
   const tests = scenarios.map((s) => ({
     name: s.name,
@@ -243,6 +245,5 @@ test('promtool evaluates the rules: each alert fires when it should and only the
   const testPath = join(dir, 'tests.yaml');
   writeFileSync(testPath, stringify({ rule_files: [rulesPath], evaluation_interval: '1m', tests }));
   const result = spawnSync('promtool', ['test', 'rules', testPath], { encoding: 'utf8' });
-  assert.equal(result.error, undefined, 'promtool runs (Debian package prometheus)');
   assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
 });

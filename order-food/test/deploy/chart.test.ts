@@ -10,12 +10,13 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { Ajv } from 'ajv';
 import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
 import { type Manifest, unknownFields, validateWithModels } from './kubernetes-schema.js';
-import { chartDir, find, render, renderRaw } from './render.js';
+import { chartDir, find, render, renderRaw, skipWithoutRenderer } from './render.js';
 
 const monitoringFiles = ['files/grafana-dashboard.json', 'files/prometheus-rules.yaml'].every((f) =>
   existsSync(join(chartDir, f)),
@@ -145,7 +146,7 @@ async function validateAll(objects: Manifest[]): Promise<void> {
   }
 }
 
-describe('helm chart order-food/helm', () => {
+describe('helm chart order-food/helm', { skip: skipWithoutRenderer() }, () => {
   for (const [name, args] of Object.entries(scenarios)) {
     const needsMonitoringFiles = args.some((a) => a.includes('monitoring'));
     it(`renders with ${name} and every object validates against the Kubernetes API`, async () => {
@@ -487,7 +488,7 @@ describe('helm chart order-food/helm', () => {
     }
   });
 
-  it('monitoring objects appear only with the monitoring API or when forced', () => {
+  it('monitoring objects appear only with the monitoring API or when forced', (t) => {
     const kinds = (objects: Manifest[]) =>
       objects.map((o) => o.kind).filter((k) => k === 'ServiceMonitor' || k === 'PrometheusRule');
     assert.deepEqual(kinds(render()), []);
@@ -509,6 +510,7 @@ describe('helm chart order-food/helm', () => {
     );
     assert.deepEqual(JSON.parse(dashboard.data['order-food.json']!), fromFile);
     // The rules the PrometheusRule carries are the ones promtool accepts.
+    if (!requireTool(t, 'promtool', 'prometheus')) return;
     const rule = find(objects, 'PrometheusRule', 'order-food') as Manifest & {
       spec: { groups: unknown[] };
     };

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
@@ -112,7 +113,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('the monitoring profile runs Prometheus and Grafana on the API, the chart rules and dashboard', () => {
+  it('the monitoring profile runs Prometheus and Grafana on the API, the chart rules and dashboard', (t) => {
     for (const name of ['prometheus', 'grafana'])
       assert.deepEqual(services[name]?.profiles, ['monitoring']);
     for (const name of Object.keys(services)) {
@@ -143,12 +144,12 @@ describe('docker-compose.yml', () => {
     for (const label of ['namespace', 'pod']) {
       if (dashboard.includes(`${label}=`)) assert.ok(labels?.[label], `the scrape sets ${label}`);
     }
+    if (!requireTool(t, 'promtool', 'prometheus')) return;
     const check = spawnSync('promtool', ['check', 'config', 'prometheus.yml'], {
       cwd: join(repoRoot, 'deploy/prometheus'),
       encoding: 'utf8',
       timeout: 60_000,
     });
-    assert.equal(check.error, undefined, 'promtool is installed (.ci/run installs it)');
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   });
 });

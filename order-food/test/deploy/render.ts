@@ -1,43 +1,51 @@
-/** Renders the Helm chart as `helm template` does: a real helm on PATH, else the project's renderer. */
+/**
+ * Renders the Helm chart as `helm template` does: a real helm on PATH, else the repository's own
+ * renderer (tools/helm-template, built from Debian's Go packages on first use).
+ */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { onPath, requireTool, skipWithoutTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { parseAllDocuments } from 'yaml';
 import type { Manifest } from './kubernetes-schema.js';
 
 export const chartDir = join(repoRoot, 'order-food/helm');
 
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, command);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-let toolReady = false;
-
 /** The renderer: [command, ...leading args]. */
 export function renderer(): string[] {
   const helm = onPath('helm');
-  if (helm) return [helm, 'template'];
-  const tool = join(repoRoot, '..', 'shared', 'tools', 'helm-template', 'run');
-  if (existsSync(tool)) {
-    // Its first run installs Go and builds it: test files starting together take turns.
-    if (!toolReady) {
-      spawnSync('flock', [join(tmpdir(), 'order-food-helm-template.lock'), tool, '-help'], {
-        stdio: 'ignore',
-        timeout: 600_000,
-      });
-      toolReady = true;
-    }
-    return [tool];
-  }
-  throw new Error(
-    'no Helm renderer: install helm (https://helm.sh/docs/intro/install/) or provide ../shared/tools/helm-template/run',
-  );
+  return helm ? [helm, 'template'] : [join(repoRoot, 'tools/helm-template/run')];
+}
+
+/** The Debian packages tools/helm-template/run needs to build the renderer that are missing. */
+function rendererMissing(): string {
+  if (onPath('helm')) return '';
+  const gopath = '/usr/share/gocode/src';
+  return [
+    onPath('go') ? '' : 'golang-go',
+    existsSync(join(gopath, 'github.com/Masterminds/sprig'))
+      ? ''
+      : 'golang-github-masterminds-sprig-dev',
+    existsSync(join(gopath, 'gopkg.in/yaml.v2')) ? '' : 'golang-gopkg-yaml.v2-dev',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+const rendererName = 'helm (or Go to build tools/helm-template)';
+
+/** requireTool for the renderer: whether the test can render the chart. */
+export function requireRenderer(t: TestContext): boolean {
+  const packages = rendererMissing();
+  return requireTool(t, rendererName, packages, !packages);
+}
+
+/** skipWithoutTool for the renderer, as describe()'s skip option. */
+export function skipWithoutRenderer(): string | false {
+  const packages = rendererMissing();
+  return skipWithoutTool(rendererName, packages, !packages);
 }
 
 export interface RenderResult {
