@@ -1,6 +1,7 @@
 /**
- * deploy.sh and scripts/build-images.sh: shellcheck clean, valid bash, and what they do, run for
- * real against stand-in minikube, docker, helm and kubectl commands that record their arguments.
+ * The shell scripts (deploy.sh, scripts/build-images.sh, scripts/install-test-tools.sh and the
+ * chart renderer's launcher): shellcheck clean, valid bash, and what they do, run for real against
+ * stand-in minikube, docker, helm, kubectl, id and apt-get commands that record their arguments.
  * The helm arguments deploy.sh passes are then rendered with the chart, so the values it sets exist.
  */
 import assert from 'node:assert/strict';
@@ -17,10 +18,16 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot } from '@order-food/platform/testing/run-program';
-import { render } from './render.js';
+import { render, requireRenderer } from './render.js';
 
-const scripts = ['deploy.sh', 'scripts/build-images.sh'];
+const scripts = [
+  'deploy.sh',
+  'scripts/build-images.sh',
+  'scripts/install-test-tools.sh',
+  'tools/helm-template/run',
+];
 const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version as string;
 
 const stubs: Record<string, string> = {
@@ -33,6 +40,19 @@ esac`,
 esac`,
   helm: `exit "\${STUB_HELM_EXIT:-0}"`,
   kubectl: 'echo "NAME                         READY   STATUS    RESTARTS   AGE"',
+  id: `echo "\${STUB_UID:-1000}"`,
+  // Installs a stand-in for each command of the packages named into STUB_INSTALLED.
+  'apt-get': `[ "\${STUB_APT_EXIT:-0}" = 0 ] || exit "$STUB_APT_EXIT"
+[ "$1" = install ] || exit 0
+for p in "$@"; do
+  case "$p" in
+    install | -*) continue ;;
+    prometheus) c=promtool ;;
+    postgresql-client) c='psql pg_dump' ;;
+    *) c=$p ;;
+  esac
+  for x in $c; do printf '#!/bin/sh\\n' >"$STUB_INSTALLED/$x"; chmod +x "$STUB_INSTALLED/$x"; done
+done`,
 };
 
 let dir: string;
@@ -43,7 +63,8 @@ let log: string;
 function pathWith(tools: string[]): string {
   const path = join(dir, `path-${tools.join('-') || 'none'}`);
   mkdirSync(path, { recursive: true });
-  for (const tool of ['bash', 'sed', 'head', 'cut', 'sha256sum', 'dirname', 'git', 'cat', 'env']) {
+  const basic = ['bash', 'sed', 'head', 'cut', 'sha256sum', 'dirname', 'git', 'cat', 'env'];
+  for (const tool of [...basic, 'sort', 'chmod']) {
     const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     assert.ok(found, `${tool} is installed`);
     try {
@@ -112,19 +133,19 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('shell scripts', () => {
   for (const script of scripts) {
-    it(`${script} passes shellcheck and bash -n`, () => {
-      const check = spawnSync('shellcheck', ['--severity=style', script], {
-        cwd: repoRoot,
-        encoding: 'utf8',
-      });
-      assert.equal(check.error, undefined, 'shellcheck is installed (.ci/run installs it)');
-      assert.equal(check.status, 0, check.stdout);
+    it(`${script} passes shellcheck and bash -n`, (t) => {
       const syntax = spawnSync('bash', ['-n', script], { cwd: repoRoot, encoding: 'utf8' });
       assert.equal(syntax.status, 0, syntax.stderr);
       assert.match(
         readFileSync(join(repoRoot, script), 'utf8'),
         /^#!\/usr\/bin\/env bash\n[\s\S]*set -euo pipefail/,
       );
+      if (!requireTool(t, 'shellcheck', 'shellcheck')) return;
+      const check = spawnSync('shellcheck', ['--severity=style', script], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      });
+      assert.equal(check.status, 0, check.stdout);
     });
   }
 });
@@ -144,7 +165,7 @@ describe('deploy.sh', () => {
     assert.ok(!result.calls.some((c) => c.tool === 'helm'));
   });
 
-  it("builds the three images in minikube's Docker, then helm upgrade --install with --atomic --wait", () => {
+  it("builds the three images in minikube's Docker, then helm upgrade --install with --atomic --wait", (t) => {
     const result = run('deploy.sh', [], {});
     assert.equal(result.status, 0, result.stderr);
     const builds = result.calls.filter((c) => c.tool === 'docker' && c.args[0] === 'build');
@@ -182,6 +203,7 @@ describe('deploy.sh', () => {
     assert.match(result.stdout, /kubectl port-forward -n default svc\/jaeger 16686:16686/);
 
     // The values deploy.sh sets are ones the chart has: render with exactly those flags.
+    if (!requireRenderer(t)) return;
     const valueFlags: string[] = [];
     for (let i = 0; i < args.length; i++) {
       if (args[i] === '--set' || args[i] === '--set-string') valueFlags.push(args[i]!, args[++i]!);
@@ -279,5 +301,139 @@ describe('scripts/build-images.sh (npm run images)', () => {
     const noDocker = run('scripts/build-images.sh', [], {}, []);
     assert.equal(noDocker.status, 2);
     assert.match(noDocker.stderr, /'docker' is not installed/);
+  });
+});
+
+describe('scripts/install-test-tools.sh (npm test and .ci/run run it first)', () => {
+  const script = 'scripts/install-test-tools.sh';
+  const base = ['shellcheck', 'promtool', 'psql', 'pg_dump', 'pgbouncer'];
+
+  /** Runs the script with the stand-ins named and a folder of tools already installed on PATH. */
+  function install(
+    stands: string[],
+    installed: string[],
+    env: Record<string, string> = {},
+    args: string[] = [],
+  ) {
+    const folder = mkdtempSync(join(dir, 'installed-'));
+    for (const tool of installed) {
+      writeFileSync(join(folder, tool), '#!/bin/sh\n');
+      chmodSync(join(folder, tool), 0o755);
+    }
+    const path = `${pathWith(stands)}:${folder}`;
+    return run(script, args, { PATH: path, STUB_INSTALLED: folder, ...env }, stands);
+  }
+  const missingLines = (stderr: string) =>
+    stderr.split('\n').filter((l) => l.includes(' is missing: '));
+
+  it('says nothing and exits 0 when every tool is there', () => {
+    const result = install(['id', 'helm'], base);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout + result.stderr, '');
+  });
+
+  it('not root: names the package of each missing tool, one line each, installs nothing, exits 0', () => {
+    const result = install(['id', 'apt-get', 'helm'], ['psql', 'pg_dump', 'pgbouncer']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(missingLines(result.stderr), [
+      'install-test-tools: shellcheck is missing: apt-get install shellcheck',
+      'install-test-tools: promtool is missing: apt-get install prometheus',
+    ]);
+    assert.deepEqual(
+      result.calls.filter((c) => c.tool === 'apt-get'),
+      [],
+    );
+  });
+
+  it('without helm it asks for Go, which builds the chart renderer', () => {
+    const result = install(['id'], base);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /go is missing: apt-get install golang-go/);
+  });
+
+  it('under CI=true a missing tool fails, naming it', () => {
+    const result = install(['id', 'helm'], ['psql', 'pg_dump', 'pgbouncer', 'promtool'], {
+      CI: 'true',
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /shellcheck is missing: apt-get install shellcheck/);
+    assert.match(result.stderr, /CI=true and the tests need shellcheck$/m);
+  });
+
+  it('as root on Debian: apt-get update once, then one install of each missing package', () => {
+    const result = install(['id', 'apt-get', 'helm'], ['pgbouncer'], { STUB_UID: '0', CI: 'true' });
+    assert.equal(result.status, 0, result.stderr);
+    const apt = result.calls.filter((c) => c.tool === 'apt-get').map((c) => c.args);
+    assert.deepEqual(
+      apt.map((a) => a[0]),
+      ['update', 'install'],
+    );
+    assert.deepEqual(
+      apt[1]!.filter((a) => !a.startsWith('-') && a !== 'install'),
+      ['postgresql-client', 'prometheus', 'shellcheck'],
+    );
+    assert.equal(
+      result.stdout,
+      'install-test-tools: apt-get install postgresql-client prometheus shellcheck\n',
+    );
+    assert.equal(result.stderr, '');
+  });
+
+  it('as root, a failed apt-get or TEST_TOOLS_INSTALL=no leaves the missing tools reported', () => {
+    const failed = install(
+      ['id', 'apt-get', 'helm'],
+      ['psql', 'pg_dump', 'pgbouncer', 'promtool'],
+      {
+        STUB_UID: '0',
+        STUB_APT_EXIT: '100',
+        CI: 'true',
+      },
+    );
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /apt-get update failed/);
+    assert.match(failed.stderr, /shellcheck is missing: apt-get install shellcheck/);
+    const reportOnly = install(['id', 'apt-get', 'helm'], ['psql', 'pg_dump', 'pgbouncer'], {
+      STUB_UID: '0',
+      TEST_TOOLS_INSTALL: 'no',
+    });
+    assert.equal(reportOnly.status, 0);
+    assert.equal(missingLines(reportOnly.stderr).length, 2);
+    assert.deepEqual(
+      reportOnly.calls.filter((c) => c.tool === 'apt-get'),
+      [],
+    );
+  });
+
+  it('--containers also asks for the container tools; an unknown option is bad usage', () => {
+    const result = install(['id', 'helm'], base, {}, ['--containers']);
+    assert.equal(result.status, 0, result.stderr);
+    for (const [tool, pkg] of [
+      ['podman', 'podman'],
+      ['buildah', 'buildah'],
+      ['docker-compose', 'docker-compose'],
+      ['newuidmap', 'uidmap'],
+    ])
+      assert.match(result.stderr, new RegExp(`${tool} is missing: apt-get install ${pkg}$`, 'm'));
+    const bad = install(['id', 'helm'], base, {}, ['--all']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown option '--all'/);
+  });
+});
+
+describe('tools/helm-template/run', () => {
+  it('without Go it names the Debian packages to install, in one line', () => {
+    const result = run(
+      'tools/helm-template/run',
+      ['order-food', 'order-food/helm'],
+      {
+        XDG_CACHE_HOME: join(dir, 'no-go-cache'),
+      },
+      [],
+    );
+    assert.equal(result.status, 1);
+    assert.match(
+      result.stderr,
+      /^helm-template: to build it, install the Debian packages: golang-go.*\n$/,
+    );
   });
 });
