@@ -176,7 +176,7 @@ async function main(): Promise<number> {
       (err: unknown) => {
         endStart(err);
         if (stopping) return;
-        log.error({ error: describeError(err) }, 'cannot start: the database did not answer');
+        log.error({ error: describeError(err) }, 'cannot start: the database cannot be used');
         process.stderr.write(`order-food: error: ${describeError(err)}\n`);
         stopping = true;
         lifecycle.shuttingDown = true;

@@ -505,8 +505,9 @@ describe('failures and a missing collector', () => {
     assert.ok(migrationSpans.some((s) => s.status.code === 2));
   });
 
-  test('with nothing listening at the OTLP endpoint all three programs still succeed', async () => {
+  test('with nothing listening at the OTLP endpoint all three programs succeed, each with one warning', async () => {
     const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}/v1/traces`;
     const env = {
       ...telemetryEnv(receiver, {
         DATABASE_URL: db.url,
@@ -515,13 +516,28 @@ describe('failures and a missing collector', () => {
         TRACEPARENT: newTraceparent().traceparent,
       }),
     };
+    /** One line of the program's own logger names the endpoint; nothing else is about it. */
+    const assertOneWarning = (service: string, output: string) => {
+      const lines = output.split('\n').filter((l) => l.includes('telemetry:'));
+      assert.equal(lines.length, 1, output);
+      const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+      assert.equal(line.level, 'warn');
+      assert.equal(line.service, service);
+      assert.equal(typeof line.time, 'string');
+      assert.equal(line.endpoint, endpoint);
+      assert.match(String(line.error), /ECONNREFUSED/);
+      assert.doesNotMatch(output, /"stack"|\n\s+at /, 'no stack trace');
+    };
     const migration = await runProgram('database-migration', [], { env });
     assert.equal(migration.code, 0, migration.stderr);
+    assertOneWarning('database-migration', migration.stdout + migration.stderr);
     const load = await runProgram('database-load', [], { env });
     assert.equal(load.code, 0, load.stderr);
+    assertOneWarning('database-load', load.stdout + load.stderr);
     const api = await startApi(env);
     const products = await fetch(`${api.url}/api/products`);
     assert.equal(products.status, 200);
     assert.equal(await stopApi(api), 0, api.output());
+    assertOneWarning('order-food', api.output());
   });
 });

@@ -1,12 +1,13 @@
 import { describeError, UsageError } from './errors.js';
 import type { Logger } from './logger.js';
-import { shutdownTelemetry } from './telemetry.js';
+import { setTelemetryLogger, shutdownTelemetry } from './telemetry.js';
 
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
 
 /**
  * Runs a program's main function and exits: 0 on success, 2 on bad usage or configuration, 1 on
- * any other failure, with one clear line on stderr. Spans are flushed before exit, on failure too.
+ * any other failure, with one clear line on stderr. Spans are flushed before exit, on failure too,
+ * and telemetry's own warnings go through the program's logger.
  * The only place that calls process.exit.
  */
 export async function runCli(
@@ -14,6 +15,7 @@ export async function runCli(
   main: () => Promise<number>,
   logger?: () => Logger | undefined,
 ): Promise<never> {
+  if (logger) setTelemetryLogger(logger);
   let code: number;
   try {
     code = await main();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
 import {
   type Context,
   context,
@@ -13,7 +14,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -29,6 +30,8 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { envBool, envInt, envNumber, envString } from './config.js';
+import { describeError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -44,6 +47,16 @@ export interface TelemetrySettings {
   /** Spans per export (OTEL_BSP_MAX_EXPORT_BATCH_SIZE), at most the queue's size. */
   readonly maxExportBatchSize: number;
   readonly scheduleDelayMs: number;
+  /** One export request's bound (OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT), or the exporter's default. */
+  readonly exporterTimeoutMs: number | undefined;
+  /** One batch's bound in the processor (OTEL_BSP_EXPORT_TIMEOUT). */
+  readonly batchTimeoutMs: number;
+  /**
+   * How long a program's exit waits for the collector: the smallest of the timeouts above that is
+   * set, else 1 s. Export runs in the background while a program runs; at its end, a collector that
+   * is not there must not hold up the next container of the pod.
+   */
+  readonly exitTimeoutMs: number;
   /** Whether this program records the pod start root span (POD_START_SPAN; default: the first program). */
   readonly recordPodStart: boolean;
   /** Why export is off or changed, for one warning line at start. */
@@ -136,6 +149,14 @@ export function telemetrySettings(
     () => envInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, { min: 1, max: 600_000 }),
     1000,
   );
+  const optionalMs = (name: string): number | undefined =>
+    envString(env, name) === undefined
+      ? undefined
+      : safe<number | undefined>(() => envInt(env, name, 0, { min: 1, max: 600_000 }), undefined);
+  const exporterTimeoutMs =
+    optionalMs('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT') ?? optionalMs('OTEL_EXPORTER_OTLP_TIMEOUT');
+  const bspTimeoutMs = optionalMs('OTEL_BSP_EXPORT_TIMEOUT');
+  const setTimeouts = [exporterTimeoutMs, bspTimeoutMs].filter((t) => t !== undefined);
   const recordPodStart = safe(
     () => envBool(env, 'POD_START_SPAN', defaultServiceName === firstProgramOfPod),
     defaultServiceName === firstProgramOfPod,
@@ -143,6 +164,9 @@ export function telemetrySettings(
   return Object.freeze({
     enabled: !disabled,
     scheduleDelayMs,
+    exporterTimeoutMs,
+    batchTimeoutMs: bspTimeoutMs ?? 10_000,
+    exitTimeoutMs: setTimeouts.length > 0 ? Math.min(...setTimeouts) : 1000,
     recordPodStart,
     serviceName,
     tracesUrl,
@@ -239,6 +263,69 @@ let provider: TracerProvider | undefined;
 let currentSettings: TelemetrySettings | undefined;
 let podStartSpan: Span | undefined;
 
+const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+let programLogger: (() => Logger | undefined) | undefined;
+let ownLogger: Logger | undefined;
+let exportFailureReported = false;
+
+/**
+ * Telemetry's lines go through the program's logger once it has one (runCli hands it over), so
+ * they look like every other line; until then, and in programs without one, through a logger of
+ * the same shape on stderr, which keeps a JSON report on stdout clean.
+ */
+export function setTelemetryLogger(logger: () => Logger | undefined): void {
+  programLogger = logger;
+}
+
+function telemetryWarn(msg: string, fields: Record<string, string> = {}): void {
+  let logger = programLogger?.();
+  if (!logger) {
+    const level = process.env.LOG_LEVEL?.trim().toLowerCase() ?? 'info';
+    ownLogger ??= createLogger(
+      currentSettings?.serviceName ?? 'telemetry',
+      logLevels.has(level) ? level : 'info',
+      process.stderr,
+    );
+    logger = ownLogger;
+  }
+  const log = logger;
+  // Outside any span: the exporter's work is no request's, whatever context it ran in.
+  context.with(ROOT_CONTEXT, () => log.warn(fields, msg));
+}
+
+/**
+ * One warning per process when spans cannot be delivered, naming the endpoint; later failures
+ * (every batch while the collector is away, the flush at exit) add nothing to it.
+ */
+function reportExportFailure(endpoint: string, reason: string): void {
+  if (exportFailureReported) return;
+  exportFailureReported = true;
+  telemetryWarn(
+    `telemetry: cannot send traces to ${endpoint}: ${reason}; spans are dropped (point OTEL_EXPORTER_OTLP_ENDPOINT at a collector that answers, or set OTEL_TRACES_EXPORTER=none)`,
+    { endpoint, error: reason },
+  );
+}
+
+/**
+ * Resolves with the reason when no connection to the endpoint can be opened (refused, a name that
+ * does not resolve, no route); never resolves when one can. The exporter retries such failures
+ * until its timeout, which is right while a program runs and wrong at its exit.
+ */
+function unreachable(endpoint: string, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const url = new URL(endpoint);
+    const socket = connect({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      signal,
+    });
+    socket.once('connect', () => socket.destroy());
+    socket.once('error', (err) => {
+      if (!signal.aborted) resolve(describeError(err));
+    });
+  });
+}
+
 export interface StartedTelemetry {
   readonly settings: TelemetrySettings;
 }
@@ -257,25 +344,34 @@ export async function startTelemetry(
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   if (!settings.enabled) return { settings };
 
-  // Export errors (collector down) are reported once per kind instead of once per batch.
+  // A failed export (collector down) reaches the global error handler: one warning naming the
+  // endpoint instead of the default handler's stack trace per batch.
+  const tracesUrl = settings.tracesUrl;
+  setGlobalErrorHandler((err) => {
+    if (tracesUrl) reportExportFailure(tracesUrl, describeError(err));
+  });
+  // What else the SDK reports (a full queue, a malformed setting) once per kind.
   const seen = new Set<string>();
+  const forward = (...args: unknown[]) => {
+    // A component's logger passes its name first, then the message, then any error.
+    const msg = args
+      .map((a) => (typeof a === 'string' ? a : a instanceof Error ? describeError(a) : ''))
+      .filter((a) => a !== '')
+      .join(': ');
+    const key = msg.slice(0, 80);
+    if (seen.has(key)) return;
+    seen.add(key);
+    telemetryWarn(`telemetry: ${msg}`);
+  };
   diag.setLogger(
     {
-      error: (msg: string) => {
-        const key = msg.slice(0, 60);
-        if (!seen.has(key)) {
-          seen.add(key);
-          process.stderr.write(
-            `${JSON.stringify({ level: 'warn', service: settings.serviceName, msg: `telemetry: ${msg}` })}\n`,
-          );
-        }
-      },
-      warn: () => undefined,
+      error: forward,
+      warn: forward,
       info: () => undefined,
       debug: () => undefined,
       verbose: () => undefined,
     },
-    DiagLogLevel.ERROR,
+    DiagLogLevel.WARN,
   );
 
   const warnings = [...settings.warnings];
@@ -291,14 +387,15 @@ export async function startTelemetry(
   if (pod) sampler = samplingPodStart(sampler, pod.traceId);
   const idGenerator = new PodStartIdGenerator();
   const spanProcessors = [];
-  if (settings.tracesUrl) {
+  if (tracesUrl) {
+    const options = { url: tracesUrl, timeoutMillis: settings.exporterTimeoutMs };
     let exporter: SpanExporter;
     if (settings.protocol === 'http/json') {
       const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-      exporter = new OTLPTraceExporter({ url: settings.tracesUrl });
+      exporter = new OTLPTraceExporter(options);
     } else {
       const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
-      exporter = new OTLPTraceExporter({ url: settings.tracesUrl });
+      exporter = new OTLPTraceExporter(options);
     }
     spanProcessors.push(
       new BatchSpanProcessor({
@@ -306,7 +403,7 @@ export async function startTelemetry(
         maxQueueSize: settings.maxQueueSize,
         maxExportBatchSize: settings.maxExportBatchSize,
         scheduledDelayMillis: settings.scheduleDelayMs,
-        exportTimeoutMillis: 10_000,
+        exportTimeoutMillis: settings.batchTimeoutMs,
       }),
     );
   }
@@ -344,11 +441,7 @@ export async function startTelemetry(
       }),
     );
   }
-  for (const w of warnings) {
-    process.stderr.write(
-      `${JSON.stringify({ level: 'warn', service: settings.serviceName, msg: `telemetry: ${w}` })}\n`,
-    );
-  }
+  for (const w of warnings) telemetryWarn(`telemetry: ${w}`);
   return { settings };
 }
 
@@ -356,21 +449,40 @@ export function telemetry(): TelemetrySettings | undefined {
   return currentSettings;
 }
 
-/** Sends what is queued, within a bound, then stops. Safe to call twice or without a start. */
-export async function shutdownTelemetry(timeoutMs = 5000): Promise<void> {
+/**
+ * Sends what is queued and stops, waiting at most the exit bound (settings.exitTimeoutMs), and not
+ * at all for a collector that cannot be reached: then one warning names the endpoint. Safe to call
+ * twice or without a start.
+ */
+export async function shutdownTelemetry(): Promise<void> {
   const p = provider;
   provider = undefined;
   if (!p) return;
   podStartSpan?.end();
   podStartSpan = undefined;
-  const bound = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-  await Promise.race([
+  const tracesUrl = currentSettings?.tracesUrl;
+  const boundMs = currentSettings?.exitTimeoutMs ?? 1000;
+  const probe = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const failure = await Promise.race([
     p
       .forceFlush()
       .then(() => p.shutdown())
-      .catch(() => undefined),
-    bound,
+      .then(
+        () => undefined,
+        (err: unknown) => describeError(err),
+      ),
+    ...(tracesUrl ? [unreachable(tracesUrl, probe.signal)] : []),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(
+        () => resolve(`the collector did not answer within ${boundMs} ms`),
+        boundMs,
+      );
+    }),
   ]);
+  clearTimeout(timer);
+  probe.abort();
+  if (failure !== undefined && tracesUrl) reportExportFailure(tracesUrl, failure);
 }
 
 /**

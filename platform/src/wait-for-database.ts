@@ -5,8 +5,27 @@ import type { Logger } from './logger.js';
 
 const tracer = trace.getTracer('@order-food/platform');
 
-/** Errors that waiting cannot fix: wrong password, no such role. */
-const fatalStates = new Set(['28P01', '28000']);
+const badCredentials = {
+  failed: 'cannot log in to the database',
+  advice: 'check the credentials in DATABASE_URL',
+};
+
+/**
+ * Errors that waiting cannot fix, with what the operator should do: a wrong password or an
+ * unknown role, a database that does not exist. They fail at once instead of costing the whole
+ * DB_WAIT_TIMEOUT.
+ */
+const fatalStates = new Map<string, { failed: string; advice: string }>([
+  ['28P01', badCredentials],
+  ['28000', badCredentials],
+  [
+    '3D000',
+    {
+      failed: 'cannot connect to the database',
+      advice: 'create that database or correct the database name in DATABASE_URL',
+    },
+  ],
+]);
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -38,9 +57,10 @@ export async function waitForDatabase(db: Database, options: WaitOptions): Promi
           return attempt;
         } catch (err) {
           const code = (err as { code?: string }).code;
-          if (code && fatalStates.has(code)) {
+          const fatal = code === undefined ? undefined : fatalStates.get(code);
+          if (fatal) {
             throw new OperationalError(
-              `cannot log in to the database at ${db.display}: ${describeError(err)}; check the credentials in DATABASE_URL`,
+              `${fatal.failed} at ${db.display}: ${describeError(err)}; ${fatal.advice}`,
             );
           }
           const elapsed = Date.now() - started;

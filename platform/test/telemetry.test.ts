@@ -84,6 +84,26 @@ describe('settings from the environment', () => {
     assert.equal(bad.warnings.length, 1);
   });
 
+  test('the wait at exit: 1 s, or the smallest of the standard export timeouts that is set', () => {
+    assert.equal(telemetrySettings('x', {}).exitTimeoutMs, 1000);
+    assert.equal(telemetrySettings('x', {}).exporterTimeoutMs, undefined, "the exporter's default");
+    const otlp = telemetrySettings('x', { OTEL_EXPORTER_OTLP_TIMEOUT: '3000' });
+    assert.equal(otlp.exitTimeoutMs, 3000);
+    assert.equal(otlp.exporterTimeoutMs, 3000);
+    const both = telemetrySettings('x', {
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000',
+      OTEL_BSP_EXPORT_TIMEOUT: '500',
+    });
+    assert.equal(both.exporterTimeoutMs, 2000, 'the traces variable wins');
+    assert.equal(both.batchTimeoutMs, 500);
+    assert.equal(both.exitTimeoutMs, 500);
+    const bad = telemetrySettings('x', { OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' });
+    assert.equal(bad.exitTimeoutMs, 1000);
+    assert.equal(bad.warnings.length, 1);
+    assert.match(bad.warnings[0]!, /OTEL_EXPORTER_OTLP_TIMEOUT/);
+  });
+
   test('only the first program of the pod records the pod start, unless POD_START_SPAN says', () => {
     assert.equal(telemetrySettings('database-migration', {}).recordPodStart, true);
     assert.equal(telemetrySettings('order-food', {}).recordPodStart, false);
@@ -297,19 +317,56 @@ describe('processes', () => {
     assert.match(warnings[0]!, /legacy Thrift collector.*trace export is off/);
   });
 
-  test('with nothing listening at the endpoint the program still succeeds', async () => {
+  /**
+   * A collector that is not there: the program exits 0 without waiting for it, with one warning
+   * line of its logger that names the endpoint, and no stack trace.
+   */
+  async function assertOneWarning(endpoint: string, reason: RegExp): Promise<void> {
+    const result = await runFixture('database-migration', {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      POD_UID: `no-collector-${process.pid}`,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stderr.split('\n').filter((l) => l.trim() !== '');
+    assert.equal(lines.length, 1, result.stderr);
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    assert.equal(line.level, 'warn');
+    assert.equal(line.service, 'database-migration');
+    assert.ok(!Number.isNaN(Date.parse(String(line.time))), 'the line has a time');
+    assert.equal(line.endpoint, `${endpoint}/v1/traces`);
+    assert.ok(
+      String(line.msg).startsWith(`telemetry: cannot send traces to ${endpoint}/v1/traces: `),
+    );
+    assert.match(String(line.error), reason);
+    assert.doesNotMatch(result.stderr, /\bat .*:\d+:\d+|"stack"/, 'no stack trace');
+  }
+
+  test('a collector that refuses the connection: exit 0, one warning naming the endpoint', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const result = await runFixture('database-migration', {
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-      POD_UID: 'no-collector',
+    await assertOneWarning(`http://127.0.0.1:${port}`, /ECONNREFUSED/);
+  });
+
+  test('a collector whose name does not resolve: exit 0, one warning naming the endpoint', async () => {
+    // .invalid never resolves (RFC 2606).
+    await assertOneWarning('http://jaeger.invalid:4318', /ENOTFOUND|EAI_AGAIN/);
+  });
+
+  test('a collector that accepts but never answers: exit 0 after the bound, one warning', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
     });
-    assert.equal(result.code, 0, result.stderr);
-    assert.ok(
-      result.stderr.split('\n').filter((l) => l.includes('telemetry:')).length <= 1,
-      'an export failure is reported at most once',
-    );
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      await assertOneWarning(`http://127.0.0.1:${port}`, /did not answer within 1000 ms/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
