@@ -46,7 +46,12 @@ describe('.github/workflows/ci.yml', () => {
     assert.ok(result.value);
     const template = await convertWorkflowTemplate(result.context, result.value);
     assert.deepEqual(template.errors ?? [], []);
-    assert.deepEqual(template.jobs.map((j) => j.id.value).sort(), ['chart', 'images', 'test']);
+    assert.deepEqual(template.jobs.map((j) => j.id.value).sort(), [
+      'chart',
+      'e2e',
+      'images',
+      'test',
+    ]);
   });
 
   it('the parser rejects a broken workflow (the check is real)', () => {
@@ -86,6 +91,30 @@ describe('.github/workflows/ci.yml', () => {
     const login = images.steps.find((s) => s.uses?.startsWith('docker/login-action@'));
     assert.equal(login?.if, "env.PUSH == 'true'");
     assert.match(images.steps.map((s) => s.run ?? '').join('\n'), /EXTRA_TAGS=sha-/);
+  });
+
+  it('installs the chart from the built images on kind, runs helm test, and shows the logs on failure', () => {
+    const e2e = workflow.jobs.e2e!;
+    assert.deepEqual(e2e.needs, ['test', 'chart']);
+    assert.ok(e2e.steps.some((s) => s.uses?.startsWith('helm/kind-action@')));
+    const runs = e2e.steps.map((s) => s.run ?? '');
+    const at = (pattern: RegExp) => runs.findIndex((r) => pattern.test(r));
+    const order = [
+      /^npm run images$/,
+      /kind load docker-image/,
+      /^helm install order-food \.\/order-food\/helm .*--wait/,
+      /^helm test order-food/,
+    ].map(at);
+    assert.ok(
+      order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)),
+      `images, load, install, test in that order: ${order}`,
+    );
+    for (const image of ['database-migration', 'database-load', 'order-food'])
+      assert.match(runs[order[1]!]!, new RegExp(image));
+    const onFailure = e2e.steps.find((s) => s.if === 'failure()')?.run ?? '';
+    assert.match(onFailure, /kubectl logs -l app\.kubernetes\.io\/name=order-food -c/);
+    for (const container of ['database-migration', 'database-load'])
+      assert.ok(onFailure.includes(container), `the ${container} logs on failure`);
   });
 
   it('every npm script it runs exists', () => {
