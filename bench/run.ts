@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { menuRead, ordersRead, tracingCost } from './figures/http.js';
 import { loadFigures } from './figures/load.js';
 import { ordersWrite } from './figures/orders-write.js';
+import { imageSizes, podStartContainers } from './figures/pod-containers.js';
 import { podStart } from './figures/pod-start.js';
 import { apiRss } from './figures/rss.js';
 import { startup } from './figures/startup.js';
@@ -37,6 +38,8 @@ const runners: Record<string, GroupRunner> = {
   'orders-write': ordersWrite,
   load: loadFigures,
   'pod-start': podStart,
+  'pod-containers': podStartContainers,
+  images: imageSizes,
   rss: apiRss,
   startup,
 };
@@ -48,6 +51,8 @@ const groupTitles: Record<string, string> = {
   'orders-write': 'Placing orders at a steady rate',
   load: 'Data load vs psql \\copy',
   'pod-start': 'Pod start to ready',
+  'pod-containers': "The chart's pod on podman, start to ready",
+  images: 'Image sizes',
   rss: 'API memory under mixed load',
   startup: 'Program start-up with and without telemetry',
 };

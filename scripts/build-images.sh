@@ -9,7 +9,10 @@
 #   IMAGE_REGISTRY  a prefix for the names, e.g. ghcr.io/acme/ (default: none)
 #   EXTRA_TAGS      more tags, space-separated, e.g. the commit: EXTRA_TAGS="$(git rev-parse --short HEAD)"
 #   PUSH            true: push every tag after its build
-#   DOCKER          the docker command (default: docker)
+#   DOCKER          the docker command (default: docker); podman works too
+#   BUILD_FLAGS     more flags for every build, space-separated, e.g. "--network host" (the
+#                   container suite passes a CA bundle mounted for build steps only: see
+#                   scripts/containers/prepare.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,7 @@ if ! command -v "$docker_cmd" >/dev/null 2>&1; then
 fi
 
 read -r -a extra_tags <<<"${EXTRA_TAGS:-}"
+read -r -a build_flags <<<"${BUILD_FLAGS:-}"
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 
 version_of() {
@@ -47,6 +51,7 @@ for image in "${images[@]}"; do
 
   echo "== building ${refs[*]}"
   "$docker_cmd" build \
+    ${build_flags[@]+"${build_flags[@]}"} \
     -f "$image/Dockerfile" \
     "${tag_args[@]}" \
     --build-arg "VERSION=$version" \

@@ -14,8 +14,9 @@
  * compiling some 600 modules (fastify, OpenTelemetry, pino, pg, prom-client); one file has none of
  * that, and the cache spares most of compiling it. The workspaces' sources are bundled through the
  * "source" condition (platform included), their dependencies from node_modules. Left outside,
- * resolved from node_modules at run time: packages that read files of their own or load late
- * (PGlite's WASM, pino-pretty for a terminal, the /docs page) and pg's optional native binding.
+ * resolved from node_modules at run time (scripts/bundle-external.json): packages that read files
+ * of their own or load late (PGlite's WASM, pino-pretty for a terminal, the /docs page) and pg's
+ * optional native binding.
  *
  * Built-in modules are required, not imported: an ES import of node:http builds its ES module
  * facade, which reads every export, and one of them (WebSocket) loads Node's bundled undici,
@@ -29,7 +30,7 @@
  *
  * Runs with Node's type stripping (Node >= 22.18): erasable TypeScript only.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { basename, dirname, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
@@ -40,13 +41,10 @@ if (!entry || !outfile) {
   process.exit(2);
 }
 
-const external = [
-  '@electric-sql/pglite',
-  '@electric-sql/pglite/*',
-  'pino-pretty',
-  'pg-native',
-  '@scalar/fastify-api-reference',
-];
+// Also read by scripts/runtime-modules.ts, which copies these packages into the images.
+const external = JSON.parse(
+  readFileSync(new URL('bundle-external.json', import.meta.url), 'utf8'),
+) as string[];
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 

@@ -1,7 +1,7 @@
 /**
  * The three Dockerfiles, checked statically (no Docker engine here): parsed with dockerfile-ast,
- * a pinned Node 24 slim base, a multi-stage build whose runtime stage holds production
- * dependencies and compiled code only, a numeric non-root user, exec-form node entry points,
+ * a pinned Node 24 slim base, a multi-stage build whose runtime stage holds compiled code and the
+ * production packages the bundle leaves outside only, a numeric non-root user, exec-form node entry points,
  * no ADD of URLs, no secrets, and every COPY source present and not excluded by .dockerignore.
  */
 import assert from 'node:assert/strict';
@@ -151,6 +151,10 @@ describe('Dockerfiles', () => {
         assert.ok(prodInstall, 'a production-only npm ci');
         assert.match(prodInstall, new RegExp(`--workspace ${spec.workspace}\\b`));
         assert.match(prodInstall, /--include-workspace-root=false/);
+        const pick = all
+          .flatMap((s) => of(s, 'RUN').map(text))
+          .find((r) => r.includes('scripts/runtime-modules.ts'));
+        assert.ok(pick, 'the runtime gets only the packages the bundle leaves outside');
         assert.equal(
           of(runtime, 'RUN').length,
           0,
@@ -168,7 +172,11 @@ describe('Dockerfiles', () => {
           const sources = copySources(copy);
           if (copy.getFromFlag()) {
             for (const s of sources)
-              assert.match(s, /^\/app\/?$|\/dist$/, `runtime copies installs and dist only: ${s}`);
+              assert.match(
+                s,
+                /^\/runtime\/?$|\/dist$/,
+                `runtime copies the runtime modules and dist only: ${s}`,
+              );
           } else {
             assert.deepEqual(
               sources,
@@ -265,6 +273,8 @@ describe('Dockerfiles', () => {
       'platform/src/config.ts',
       'database-migration/migrations',
       'scripts/bundle.ts',
+      'scripts/bundle-external.json',
+      'scripts/runtime-modules.ts',
     ]) {
       assert.ok(!ignored(path, patterns), `${path} is sent`);
     }

@@ -27,6 +27,8 @@ const scripts = [
   'scripts/build-images.sh',
   'scripts/install-test-tools.sh',
   'tools/helm-template/run',
+  'scripts/containers/prepare.sh',
+  'scripts/containers/base-image.sh',
 ];
 const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version as string;
 
@@ -285,6 +287,23 @@ describe('scripts/build-images.sh (npm run images)', () => {
     }
     const pushes = result.calls.filter((c) => c.args[0] === 'push').map((c) => c.args[1]);
     assert.equal(pushes.length, 9);
+  });
+
+  it('passes BUILD_FLAGS to every build, before the Dockerfile', () => {
+    const result = run('scripts/build-images.sh', [], {
+      BUILD_FLAGS: '--network host --volume /ca.crt:/run/build-ca.crt:ro',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const builds = result.calls.filter((c) => c.args[0] === 'build');
+    assert.equal(builds.length, 3);
+    for (const build of builds)
+      assert.deepEqual(build.args.slice(1, 6), [
+        '--network',
+        'host',
+        '--volume',
+        '/ca.crt:/run/build-ca.crt:ro',
+        '-f',
+      ]);
   });
 
   it('builds only the images named, with IMAGE_TAG overriding the version, and refuses unknown ones', () => {
