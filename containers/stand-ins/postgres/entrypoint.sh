@@ -1,3 +1,4 @@
+#!/bin/sh
 # First start: a cluster whose superuser is POSTGRES_USER (password POSTGRES_PASSWORD over TCP),
 # with the database POSTGRES_DB, as the postgres image makes it. PGPORT picks the port: with host
 # networking the host's own PostgreSQL holds 5432.
