@@ -1,8 +1,9 @@
 /**
  * docker-compose.yml: valid against the Compose Specification's schema (fixtures/compose-spec.json,
- * from the compose-spec project), the pod order enforced by depends_on conditions, one
- * TRACEPARENT for the three programs, and the monitoring profile wired to the API, the chart's
- * rules and its dashboard.
+ * from the compose-spec project), readable by docker-compose 1.29 as well as Compose v2, the pod
+ * order enforced by depends_on conditions, one TRACEPARENT for the three programs, and the
+ * monitoring profile wired to the API, the chart's rules and its dashboard. The stack itself runs
+ * in containers/compose.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -34,7 +35,7 @@ interface Service {
 }
 
 const text = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
-const compose = parse(text, { merge: true }) as { services: Record<string, Service>; name: string };
+const compose = parse(text, { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
 const programs = ['database-migration', 'database-load', 'order-food'] as const;
 
@@ -55,6 +56,26 @@ describe('docker-compose.yml', () => {
     };
     broken.services['order-food']!.depends = ['database-load'];
     assert.equal(validate(broken), false);
+  });
+
+  it('is a file docker-compose 1.29 reads too: no top-level name, healthchecks podman keeps whole', () => {
+    // 1.29 allows these top-level keys and x- extensions; `name:` it refuses outright.
+    const known = ['version', 'services', 'networks', 'volumes', 'secrets', 'configs'];
+    for (const key of Object.keys(compose)) {
+      assert.ok(known.includes(key) || key.startsWith('x-'), `top-level ${key}`);
+    }
+    // Podman's Docker API splits every argument of a CMD test on spaces; CMD-SHELL stays whole.
+    for (const [name, service] of Object.entries(services)) {
+      const test = service.healthcheck?.test;
+      if (!test) continue;
+      if (test[0] === 'CMD-SHELL') assert.equal(test.length, 2, name);
+      else {
+        assert.equal(test[0], 'CMD', name);
+        for (const arg of test.slice(1)) assert.doesNotMatch(arg, /\s/, `${name}: "${arg}"`);
+      }
+    }
+    // The API's check follows PORT, so the API can listen elsewhere (the containers suite does).
+    assert.match(services['order-food']!.healthcheck!.test[1]!, /process\.env\.PORT \|\| 8080/);
   });
 
   it('enforces the pod order: postgres healthy -> migration exit 0 -> load exit 0 -> API', () => {

@@ -167,6 +167,25 @@ function usageOf(script: string): string {
   return sources[script] ? read(sources[script]) : '';
 }
 
+/** `docker compose ARGS` (v2) and `docker-compose ARGS` (1.29) take the same arguments. */
+function checkCompose(args: string[], env: Record<string, string>): void {
+  const rest = [...args];
+  for (const name of Object.keys(env))
+    assert.ok(composeText.includes(`\${${name}:-`), `the compose file reads ${name}`);
+  if (rest[0] === '--profile') {
+    const profile = rest[1]!;
+    assert.ok(
+      Object.values(compose.services).some((s) => s.profiles?.includes(profile)),
+      `profile ${profile}`,
+    );
+    rest.splice(0, 2);
+  }
+  assert.ok(['up', 'down', 'ps', 'logs'].includes(rest[0]!), `compose ${rest[0]}`);
+  for (const word of rest.slice(1).filter((w) => !w.startsWith('-'))) {
+    assert.ok(compose.services[word], `compose service ${word}`);
+  }
+}
+
 function check(command: string): void {
   const { env, argv } = split(command);
   const [tool, ...args] = argv;
@@ -209,21 +228,16 @@ function check(command: string): void {
         return;
       }
       assert.equal(args[0], 'compose', command);
-      const rest = args.slice(1);
-      if (rest[0] === '--profile') {
-        const profile = rest[1]!;
-        assert.ok(
-          Object.values(compose.services).some((s) => s.profiles?.includes(profile)),
-          `profile ${profile}`,
-        );
-        rest.splice(0, 2);
-      }
-      assert.ok(['up', 'down', 'ps', 'logs'].includes(rest[0]!), `docker compose ${rest[0]}`);
-      for (const word of rest.slice(1).filter((w) => !w.startsWith('-'))) {
-        assert.ok(compose.services[word], `compose service ${word}`);
-      }
+      checkCompose(args.slice(1), env);
       return;
     }
+    case 'docker-compose':
+      checkCompose(args, env);
+      return;
+    case 'podman':
+      assert.deepEqual(args.slice(0, 3), ['system', 'service', '--time=0'], command);
+      assert.match(args[3]!, /^unix:\/\//);
+      return;
     case './deploy.sh': {
       const known = scriptVariables('deploy.sh');
       for (const v of Object.keys(env)) assert.ok(known.includes(v), `deploy.sh reads ${v}`);
@@ -304,10 +318,14 @@ function check(command: string): void {
     case 'eval':
       assert.equal(args[0], '$(minikube docker-env)');
       return;
-    case 'export':
-      assert.match(args[0]!, /^TRACEPARENT=/);
-      assert.ok(composeText.includes('${TRACEPARENT:-'), 'compose passes TRACEPARENT on');
+    case 'export': {
+      const [name, value] = args[0]!.split('=');
+      if (name === 'TRACEPARENT')
+        assert.ok(composeText.includes('${TRACEPARENT:-'), 'compose passes TRACEPARENT on');
+      else if (name === 'DOCKER_HOST') assert.match(value!, /^unix:\/\//);
+      else assert.equal(name, 'COMPOSE_PROJECT_NAME', command);
       return;
+    }
     default:
       assert.fail(`"${command}" is a command the docs test does not check`);
   }
@@ -345,6 +363,9 @@ describe('deployment docs', () => {
       'kubectl logs -l app.kubernetes.io/name=order-food -c migration',
       'kubectl port-forward svc/order-food-api 8080:80',
       'docker compose logs migration',
+      'docker-compose logs migration',
+      'REGISTRY=localhost/ docker-compose up',
+      'export DOCKER_HOST=/run/podman/podman.sock',
       'npm run migrate -- rollback',
       'curl http://localhost:8080/healthz',
       'kubectl apply -f order-food.yaml',
