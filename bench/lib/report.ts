@@ -104,12 +104,14 @@ export const catalog: readonly FigureSpec[] = [
     goal: { on: 'value', op: '<=', limit: 150 },
     title: 'API resident memory after 60 s of mixed load',
   },
-  ...(['collector_absent', 'collector_present'] as const).map((c) => ({
+  ...(
+    ['telemetry_off', 'collector_present', 'collector_absent', 'collector_unresolvable'] as const
+  ).map((c) => ({
     id: `pod_start_containers_ms.${c}`,
     group: 'pod-containers',
     unit: 'ms',
     goal: null,
-    title: `the chart's pod on podman, kube play to /ready 200, ${c.replace('_', ' ')}`,
+    title: `the chart's pod on podman, kube play to /ready 200, ${c.replaceAll('_', ' ')}`,
   })),
   ...(['database-migration', 'database-load', 'order-food'] as const).map((p) => ({
     id: `image_mb.${p}`,
