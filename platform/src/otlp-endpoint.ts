@@ -1,5 +1,5 @@
 /** Jaeger's OTLP/HTTP receiver, on by default since Jaeger 1.35 and in Jaeger 2. */
-export const jaegerOtlpPort = '4318';
+const jaegerOtlpPort = '4318';
 
 const legacyCollector = /:14268(\/|$)|\/api\/traces\/?$/;
 const otlpTracesPath = /\/v1\/traces\/?$/;

@@ -282,10 +282,10 @@ function telemetryLine(
 ): void {
   let logger = programLogger?.();
   if (!logger) {
-    const level = process.env.LOG_LEVEL?.trim().toLowerCase() ?? 'info';
+    const configured = process.env.LOG_LEVEL?.trim().toLowerCase() ?? 'info';
     ownLogger ??= createLogger(
       currentSettings?.serviceName ?? 'telemetry',
-      logLevels.has(level) ? level : 'info',
+      logLevels.has(configured) ? configured : 'info',
       process.stderr,
     );
     logger = ownLogger;
