@@ -105,7 +105,8 @@ async function main(): Promise<number> {
   logger = log;
 
   return tracer.startActiveSpan(
-    `database-load ${command}`,
+    // The seed's name for a data load; status is named by its program.
+    command === 'load' ? 'dataload.execute' : `database-load ${command}`,
     { attributes: { 'data.dir': dir, 'data.mode': mode } },
     startupContext(),
     async (span) => {

@@ -240,9 +240,9 @@ test('spans: one per run under the start-up trace, one per table; the trace id i
       TRACEPARENT: `00-${traceId}-00f067aa0ba902b7-01`,
     });
     assert.equal(r.code, 0, explain(r));
-    await receiver.waitFor((spans) => spans.some((s) => s.name === 'database-load load'));
+    await receiver.waitFor((spans) => spans.some((s) => s.name === 'dataload.execute'));
     const spans = receiver.byService('database-load');
-    const run = spans.find((s) => s.name === 'database-load load')!;
+    const run = spans.find((s) => s.name === 'dataload.execute')!;
     assert.equal(run.traceId, traceId);
     assert.equal(run.parentSpanId, '00f067aa0ba902b7');
     assert.equal(run.attributes['data.outcome'], 'loaded');

@@ -69,7 +69,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
   const { db, config, logger } = options;
   return inSpan(
-    'database-migration run',
+    'migration.execute',
     { 'migration.dir': config.migrationsDir, 'db.namespace': db.display },
     async (runSpan) => {
       const startedAt = new Date();

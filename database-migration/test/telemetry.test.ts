@@ -44,7 +44,7 @@ test('the spans of a run arrive before the process exits: run, lock wait, one pe
 
   // Read at once: the process flushed its spans before it exited.
   const spans = ofTrace(traceId);
-  const run = spans.find((s) => s.name === 'database-migration run');
+  const run = spans.find((s) => s.name === 'migration.execute');
   assert.ok(run, `run span arrived; got ${spans.map((s) => s.name).join(', ')}`);
   assert.equal(run.serviceName, 'database-migration');
   assert.equal(run.parentSpanId, '00f067aa0ba902b7', 'the run hangs from TRACEPARENT');
@@ -87,7 +87,7 @@ test('the spans of a failed run arrive too, with the error', async () => {
   assert.equal(r.code, 1, explain(r));
 
   const spans = ofTrace(traceId);
-  const run = spans.find((s) => s.name === 'database-migration run');
+  const run = spans.find((s) => s.name === 'migration.execute');
   assert.ok(run, `run span arrived; got ${spans.map((s) => s.name).join(', ')}`);
   assert.equal(run.serviceName, 'database-migration');
   assert.equal(run.status.code, 2, 'run span has error status');
@@ -108,7 +108,7 @@ test('an unreachable database still sends its failed run span', async () => {
     DB_WAIT_TIMEOUT: '1',
   });
   assert.equal(r.code, 1, explain(r));
-  const run = ofTrace(traceId).find((s) => s.name === 'database-migration run');
+  const run = ofTrace(traceId).find((s) => s.name === 'migration.execute');
   assert.ok(run, 'run span arrived');
   assert.equal(run.status.code, 2);
   assert.match(run.status.message ?? '', /did not answer within 1s/);

@@ -31,6 +31,15 @@ interface RequestState {
 
 const tracer = trace.getTracer('order-food/http');
 
+/**
+ * The name operators search Jaeger by, as the system description writes it: `HTTP GET
+ * /api/product`, the method and the route template (never the raw URL, which would make one
+ * operation per id); `HTTP GET` when no route matched.
+ */
+export function spanName(method: string, route: string | undefined): string {
+  return route ? `HTTP ${method} ${route}` : `HTTP ${method}`;
+}
+
 const stateKey = 'otelRequestState';
 type Traced = FastifyRequest & { [stateKey]: RequestState | null };
 
@@ -103,7 +112,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     const route = routeOf(request);
     const status = aborted ? undefined : reply?.statusCode;
     const { span } = state;
-    span.updateName(route ? `${state.method} ${route}` : state.method);
+    span.updateName(spanName(state.method, route));
     if (span.isRecording()) {
       if (status !== undefined) span.setAttribute('http.response.status_code', status);
       if (route) span.setAttribute('http.route', route);
@@ -137,7 +146,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     }
     const method = knownMethods.has(request.method) ? request.method : '_OTHER';
     const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
-    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+    const span = tracer.startSpan(spanName(method, undefined), { kind: SpanKind.SERVER }, parent);
     if (span.isRecording()) {
       const { address, port } = hostPort(request.headers.host);
       const attributes: Attributes = {

@@ -284,8 +284,11 @@ describe('the pod start as three processes, one trace', () => {
     assert.equal(cancel.status, 200);
     assert.equal((await fetch(`${api.url}/api/orders/${randomUUID()}`)).status, 401);
 
-    await receiver.waitFor((spans) => spans.some((s) => s.name === 'POST /api/orders'), 20_000);
-    const server = receiver.spans.find((s) => s.name === 'POST /api/orders')!;
+    await receiver.waitFor(
+      (spans) => spans.some((s) => s.name === 'HTTP POST /api/orders'),
+      20_000,
+    );
+    const server = receiver.spans.find((s) => s.name === 'HTTP POST /api/orders')!;
     assert.equal(server.serviceName, 'order-food');
     assert.equal(server.attributes['http.route'], '/api/orders');
     assert.equal(server.attributes['http.response.status_code'], 201);

@@ -84,8 +84,8 @@ test('a server span per request, named by route template, child of the incoming 
     },
   });
   assert.equal(res.statusCode, 200);
-  await receiver.waitFor((spans) => spans.some((s) => s.name === 'GET /api/things/:id'));
-  const span = receiver.spans.find((s) => s.name === 'GET /api/things/:id')!;
+  await receiver.waitFor((spans) => spans.some((s) => s.name === 'HTTP GET /api/things/:id'));
+  const span = receiver.spans.find((s) => s.name === 'HTTP GET /api/things/:id')!;
   assert.equal(span.traceId, traceId);
   assert.equal(span.parentSpanId, parentId);
   assert.equal(span.kind, 2, 'SPAN_KIND_SERVER');
@@ -139,10 +139,10 @@ test('the handler runs in the server span context also after the body is parsed'
   assert.equal(res.statusCode, 200);
   await receiver.waitFor(
     (spans) =>
-      spans.some((s) => s.name === 'POST /api/things') &&
+      spans.some((s) => s.name === 'HTTP POST /api/things') &&
       spans.some((s) => s.name === 'place thing'),
   );
-  const server = receiver.spans.find((s) => s.name === 'POST /api/things')!;
+  const server = receiver.spans.find((s) => s.name === 'HTTP POST /api/things')!;
   const child = receiver.spans.find((s) => s.name === 'place thing')!;
   assert.equal(server.parentSpanId, '', 'no traceparent: a new trace');
   assert.equal(child.traceId, server.traceId);
@@ -154,15 +154,15 @@ test('a 5xx marks the span as an error with the exception; a 4xx does not', asyn
   assert.equal((await app.inject({ method: 'GET', url: '/api/teapot' })).statusCode, 418);
   await receiver.waitFor(
     (spans) =>
-      spans.some((s) => s.name === 'GET /api/broken') &&
-      spans.some((s) => s.name === 'GET /api/teapot'),
+      spans.some((s) => s.name === 'HTTP GET /api/broken') &&
+      spans.some((s) => s.name === 'HTTP GET /api/teapot'),
   );
-  const broken = receiver.spans.find((s) => s.name === 'GET /api/broken')!;
+  const broken = receiver.spans.find((s) => s.name === 'HTTP GET /api/broken')!;
   assert.equal(broken.status.code, 2, 'STATUS_CODE_ERROR');
   assert.equal(broken.attributes['http.response.status_code'], 500);
   assert.equal(broken.attributes['error.type'], 'Error');
   assert.ok(broken.events.some((e) => e.name === 'exception'));
-  const teapot = receiver.spans.find((s) => s.name === 'GET /api/teapot')!;
+  const teapot = receiver.spans.find((s) => s.name === 'HTTP GET /api/teapot')!;
   assert.notEqual(teapot.status.code, 2);
   assert.equal(teapot.events.length, 0);
 });
@@ -172,9 +172,9 @@ test('probes, the scrape and unknown routes: no spans for the first two, a bound
   await app.inject({ method: 'GET', url: '/health' });
   await app.inject({ method: 'GET', url: '/metrics' });
   await app.inject({ method: 'GET', url: '/no/such/path/123' });
-  await receiver.waitFor((spans) => spans.slice(before).some((s) => s.name === 'GET'));
+  await receiver.waitFor((spans) => spans.slice(before).some((s) => s.name === 'HTTP GET'));
   const names = receiver.spans.slice(before).map((s) => s.name);
-  assert.deepEqual(names, ['GET'], 'only the unmatched request made a span, named by method');
+  assert.deepEqual(names, ['HTTP GET'], 'only the unmatched request made a span, named by method');
 
   const text = await metrics.registry.metrics();
   assert.match(

@@ -32,6 +32,7 @@ import {
 import { envBool, envInt, envNumber, envString } from './config.js';
 import { describeError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { jaegerTracesUrl, withTracesPath } from './otlp-endpoint.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -61,16 +62,12 @@ export interface TelemetrySettings {
   readonly recordPodStart: boolean;
   /** Why export is off or changed, for one warning line at start. */
   readonly warnings: readonly string[];
+  /** What was read other than as written (a legacy JAEGER_ENDPOINT), for one info line at start. */
+  readonly notes: readonly string[];
 }
 
 /** The program that runs first in a pod, and so records the pod start root span. */
 export const firstProgramOfPod = 'database-migration';
-
-const legacyJaeger = /:14268(\/|$)|\/api\/traces\/?$/;
-
-function withTracesPath(base: string): string {
-  return `${base.replace(/\/+$/, '')}/v1/traces`;
-}
 
 /** Reads the standard OTEL_* variables and the seed's JAEGER_ENDPOINT alias. Never throws. */
 export function telemetrySettings(
@@ -78,6 +75,7 @@ export function telemetrySettings(
   env: Env = process.env,
 ): TelemetrySettings {
   const warnings: string[] = [];
+  const notes: string[] = [];
   const safe = <T>(read: () => T, fallback: T): T => {
     try {
       return read();
@@ -111,14 +109,9 @@ export function telemetrySettings(
   } else if (envString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')) {
     tracesUrl = withTracesPath(envString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')!);
   } else if (jaeger) {
-    if (legacyJaeger.test(jaeger)) {
-      warnings.push(
-        `JAEGER_ENDPOINT=${jaeger} is Jaeger's legacy Thrift collector, which this service does not speak; trace export is off. Point it at Jaeger's OTLP/HTTP endpoint, e.g. http://jaeger:4318`,
-      );
-      tracesUrl = undefined;
-    } else {
-      tracesUrl = /\/v1\/traces\/?$/.test(jaeger) ? jaeger : withTracesPath(jaeger);
-    }
+    const resolved = jaegerTracesUrl(jaeger);
+    tracesUrl = resolved.url;
+    if (resolved.note) notes.push(resolved.note);
   } else {
     tracesUrl = 'http://localhost:4318/v1/traces';
   }
@@ -176,6 +169,7 @@ export function telemetrySettings(
     maxQueueSize,
     maxExportBatchSize,
     warnings: Object.freeze(warnings),
+    notes: Object.freeze(notes),
   });
 }
 
@@ -278,19 +272,27 @@ export function setTelemetryLogger(logger: () => Logger | undefined): void {
 }
 
 function telemetryWarn(msg: string, fields: Record<string, string> = {}): void {
+  telemetryLine('warn', msg, fields);
+}
+
+function telemetryLine(
+  level: 'info' | 'warn',
+  msg: string,
+  fields: Record<string, string> = {},
+): void {
   let logger = programLogger?.();
   if (!logger) {
-    const level = process.env.LOG_LEVEL?.trim().toLowerCase() ?? 'info';
+    const configured = process.env.LOG_LEVEL?.trim().toLowerCase() ?? 'info';
     ownLogger ??= createLogger(
       currentSettings?.serviceName ?? 'telemetry',
-      logLevels.has(level) ? level : 'info',
+      logLevels.has(configured) ? configured : 'info',
       process.stderr,
     );
     logger = ownLogger;
   }
   const log = logger;
   // Outside any span: the exporter's work is no request's, whatever context it ran in.
-  context.with(ROOT_CONTEXT, () => log.warn(fields, msg));
+  context.with(ROOT_CONTEXT, () => log[level](fields, msg));
 }
 
 /**
@@ -441,6 +443,7 @@ export async function startTelemetry(
       }),
     );
   }
+  for (const n of settings.notes) telemetryLine('info', `telemetry: ${n}`);
   for (const w of warnings) telemetryWarn(`telemetry: ${w}`);
   return { settings };
 }

@@ -40,14 +40,23 @@ describe('settings from the environment', () => {
     assert.equal(telemetrySettings('x', { OTEL_TRACES_EXPORTER: 'none' }).tracesUrl, undefined);
   });
 
-  test('a legacy Thrift URL turns export off with one clear warning', () => {
+  test("the seed's legacy collector URL goes to OTLP/HTTP on the same host, with one note", () => {
     const settings = telemetrySettings('x', {
       JAEGER_ENDPOINT: 'http://jaeger:14268/api/traces',
     });
-    assert.equal(settings.tracesUrl, undefined);
-    assert.equal(settings.warnings.length, 1);
-    assert.match(settings.warnings[0]!, /legacy Thrift/);
-    assert.match(settings.warnings[0]!, /4318/);
+    assert.equal(settings.tracesUrl, 'http://jaeger:4318/v1/traces');
+    assert.deepEqual(settings.warnings, []);
+    assert.equal(settings.notes.length, 1);
+    assert.match(
+      settings.notes[0]!,
+      /JAEGER_ENDPOINT=http:\/\/jaeger:14268\/api\/traces .*http:\/\/jaeger:4318\/v1\/traces/,
+    );
+    const explicit = telemetrySettings('x', {
+      JAEGER_ENDPOINT: 'http://jaeger:14268/api/traces',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    });
+    assert.equal(explicit.tracesUrl, 'http://collector:4318/v1/traces');
+    assert.deepEqual(explicit.notes, [], 'an explicit endpoint wins, and nothing is mapped');
   });
 
   test('malformed values become warnings and defaults, never an exception', () => {
@@ -306,15 +315,17 @@ describe('processes', () => {
     );
   });
 
-  test('a legacy Thrift JAEGER_ENDPOINT: one warning, no export, the program succeeds', async () => {
+  test('a legacy JAEGER_ENDPOINT: one info line naming both URLs, the program succeeds', async () => {
     const result = await runFixture('database-migration', {
       JAEGER_ENDPOINT: 'http://127.0.0.1:14268/api/traces',
-      POD_UID: 'thrift-pod',
+      POD_UID: 'legacy-jaeger-pod',
     });
     assert.equal(result.code, 0);
-    const warnings = result.stderr.split('\n').filter((l) => l.includes('telemetry:'));
-    assert.equal(warnings.length, 1, result.stderr);
-    assert.match(warnings[0]!, /legacy Thrift collector.*trace export is off/);
+    const lines = result.stderr.split('\n').filter((l) => l.includes('telemetry:'));
+    const mapped = lines.filter((l) => l.includes('legacy collector URL'));
+    assert.equal(mapped.length, 1, result.stderr);
+    assert.equal(JSON.parse(mapped[0]!).level, 'info');
+    assert.match(mapped[0]!, /127\.0\.0\.1:14268\/api\/traces.*127\.0\.0\.1:4318\/v1\/traces/);
   });
 
   /**

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodeTraceRequest } from './otlp-protobuf.js';
 
 export interface ReceivedSpan {
   serviceName: string;
@@ -46,8 +47,9 @@ function hexId(id: string | undefined): string {
 }
 
 /**
- * A small OTLP/HTTP receiver (http/json) for tests: start it, point OTEL_EXPORTER_OTLP_ENDPOINT at
- * url with OTEL_EXPORTER_OTLP_PROTOCOL=http/json, then read spans.
+ * A small OTLP/HTTP receiver for tests: start it, point OTEL_EXPORTER_OTLP_ENDPOINT at url with
+ * OTEL_EXPORTER_OTLP_PROTOCOL=http/json (env()), then read spans. It takes http/protobuf too, the
+ * programs' default, for tests that run them with no OTEL_* variable of their own.
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
@@ -63,7 +65,12 @@ export class OtlpReceiver {
         this.requests++;
         if (req.method === 'POST' && req.url?.startsWith('/v1/traces')) {
           try {
-            this.#ingest(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            const body = Buffer.concat(chunks);
+            this.#ingest(
+              req.headers['content-type']?.startsWith('application/x-protobuf')
+                ? decodeTraceRequest(body)
+                : JSON.parse(body.toString('utf8')),
+            );
           } catch {
             res.writeHead(400).end();
             return;
@@ -103,9 +110,17 @@ export class OtlpReceiver {
     }
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  /** Listens on a free port of 127.0.0.1, or where told (rejects when that port is taken). */
+  async start(where: { host?: string; port?: number } = {}): Promise<this> {
+    const host = where.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(where.port ?? 0, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.url = `http://${host}:${(this.#server.address() as AddressInfo).port}`;
     return this;
   }
 

@@ -76,8 +76,28 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/*
 Environment every container of the pod shares. Arguments: list root serviceName sampler samplerArg.
+A name the container's own env list (initContainers.*.env, env) sets is left out here, so the
+list's entry is the only one, not a duplicate the API server warns about. A JAEGER_ENDPOINT there
+(the seed writes one for each init container) also leaves out OTEL_EXPORTER_OTLP_ENDPOINT, which
+would win over it.
 */}}
 {{- define "order-food.commonEnv" -}}
+{{- $root := index . 0 }}
+{{- $own := dict "database-migration" $root.Values.initContainers.databaseMigration.env "database-load" $root.Values.initContainers.databaseLoad.env "order-food" $root.Values.env }}
+{{- $skip := list }}
+{{- range (get $own (index . 1) | default list) }}
+{{- $skip = append $skip .name }}
+{{- if eq .name "JAEGER_ENDPOINT" }}{{ $skip = append $skip "OTEL_EXPORTER_OTLP_ENDPOINT" }}{{ end }}
+{{- end }}
+{{- $entries := list }}
+{{- range (include "order-food.chartEnv" . | fromYamlArray) }}
+{{- if not (has .name $skip) }}{{ $entries = append $entries . }}{{ end }}
+{{- end }}
+{{- toYaml $entries }}
+{{- end }}
+
+{{/* The chart's own entries of commonEnv (same arguments). */}}
+{{- define "order-food.chartEnv" -}}
 {{- $root := index . 0 }}
 {{- $service := index . 1 }}
 {{- $sampler := index . 2 }}

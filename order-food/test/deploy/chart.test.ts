@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { telemetrySettings } from '@order-food/platform/telemetry';
 import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { Ajv } from 'ajv';
@@ -68,6 +69,51 @@ function podSpecs(objects: Manifest[]): Array<{ owner: string; spec: IPodSpec }>
 function apiPod(objects: Manifest[]): IPodSpec {
   return (find(objects, 'Deployment', 'order-food') as PodOwner).spec.template!.spec;
 }
+
+/** The initContainers values of the system description, verbatim. */
+const seedInitContainers = `initContainers:
+  databaseMigration:
+    enabled: true
+    image:
+      repository: database-migration
+      tag: "latest"
+      pullPolicy: IfNotPresent
+    env:
+      - name: JAEGER_ENDPOINT
+        value: "http://jaeger:14268/api/traces"
+      - name: ENVIRONMENT
+        value: "kubernetes"
+      - name: SERVICE_VERSION
+        value: "1.0.0"
+    resources:
+      limits:
+        cpu: 500m
+        memory: 256Mi
+      requests:
+        cpu: 100m
+        memory: 128Mi
+
+  databaseLoad:
+    enabled: true
+    image:
+      repository: database-load
+      tag: "latest"
+      pullPolicy: IfNotPresent
+    env:
+      - name: JAEGER_ENDPOINT
+        value: "http://jaeger:14268/api/traces"
+      - name: ENVIRONMENT
+        value: "kubernetes"
+      - name: SERVICE_VERSION
+        value: "1.0.0"
+    resources:
+      limits:
+        cpu: 500m
+        memory: 256Mi
+      requests:
+        cpu: 100m
+        memory: 128Mi
+`;
 
 function envOf(container: IContainer): Map<string, NonNullable<IContainer['env']>[number]> {
   return new Map((container.env ?? []).map((e) => [e.name, e]));
@@ -371,6 +417,54 @@ describe('helm chart order-food/helm', { skip: skipWithoutRenderer() }, () => {
 
     const off = apiPod(render(['--set', 'telemetry.enabled=false']));
     assert.equal(envOf(off.containers[0]!).get('OTEL_SDK_DISABLED')?.value, 'true');
+  });
+
+  it("takes the seed's initContainers values as the seed writes them, and the pod exports traces", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chart-seed-values-'));
+    try {
+      const file = join(dir, 'values.yaml');
+      writeFileSync(file, seedInitContainers);
+      const pod = apiPod(render(['-f', file]));
+      const inits = pod.initContainers ?? [];
+      assert.deepEqual(
+        inits.map((c) => [c.name, c.image]),
+        [
+          ['database-migration', 'database-migration:latest'],
+          ['database-load', 'database-load:latest'],
+        ],
+      );
+      for (const c of inits) {
+        const names = (c.env ?? []).map((e) => e.name);
+        assert.deepEqual(
+          names.filter((n, i) => names.indexOf(n) !== i),
+          [],
+          `${c.name}: each variable once`,
+        );
+        const env = envOf(c);
+        assert.equal(env.get('JAEGER_ENDPOINT')?.value, 'http://jaeger:14268/api/traces', c.name);
+        assert.equal(env.get('ENVIRONMENT')?.value, 'kubernetes', c.name);
+        assert.equal(env.get('SERVICE_VERSION')?.value, '1.0.0', c.name);
+        assert.equal(env.get('OTEL_SERVICE_NAME')?.value, c.name);
+        assert.equal(env.get('POD_UID')?.valueFrom?.fieldRef?.fieldPath, 'metadata.uid', c.name);
+        // What the program reads from exactly this environment: export on, to Jaeger's OTLP port.
+        const plain = Object.fromEntries(
+          (c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+        );
+        const settings = telemetrySettings(c.name, plain);
+        assert.equal(settings.enabled, true, c.name);
+        assert.equal(settings.tracesUrl, 'http://jaeger:4318/v1/traces', c.name);
+        assert.deepEqual(settings.warnings, [], c.name);
+      }
+      assert.deepEqual(inits[0]!.resources, {
+        limits: { cpu: '500m', memory: '256Mi' },
+        requests: { cpu: '100m', memory: '128Mi' },
+      });
+      const api = envOf(pod.containers[0]!);
+      assert.equal(api.get('OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://jaeger:4318');
+      assert.equal(api.get('ENVIRONMENT')?.value, 'production', 'the API keeps the chart value');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the API has startup, readiness (/ready) and liveness (/health) probes on port 8080', () => {

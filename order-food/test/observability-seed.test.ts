@@ -1,0 +1,240 @@
+/**
+ * The system description's telemetry settings as written: the three programs, started one after
+ * the other as a pod starts them, with nothing but JAEGER_ENDPOINT (Jaeger's legacy collector URL),
+ * ENVIRONMENT=kubernetes and SERVICE_VERSION=1.0.0 for telemetry, deliver the seed's timeline
+ * (migration.execute, dataload.execute, HTTP GET /api/product) into one trace of the pod start.
+ *
+ * The legacy URL maps to port 4318 of its host, so the receiver listens on 4318 of a loopback
+ * address of its own (127.x.y.z): no other test's receiver or a collector on 127.0.0.1:4318 is in
+ * the way, and the URL names the receiver's host as the seed's names Jaeger's.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { podStartIds } from '@order-food/platform/telemetry';
+import { OtlpReceiver, type ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
+import { runProgram, startProgram } from '@order-food/platform/testing/run-program';
+import { createTestDatabase, type TestDatabase } from '@order-food/platform/testing/test-database';
+
+/** The seed's port for Jaeger's OTLP/HTTP receiver, where its legacy collector URL is sent. */
+const otlpPort = 4318;
+
+/** A receiver on port 4318 of a random loopback address, or why there is none. */
+async function receiverOn4318(): Promise<OtlpReceiver | string> {
+  let reason = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const host = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+    const receiver = new OtlpReceiver();
+    try {
+      return await receiver.start({ host, port: otlpPort });
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+  }
+  return `port ${otlpPort} cannot be had on a loopback address (${reason}): is a collector listening on 0.0.0.0:${otlpPort}?`;
+}
+
+/** What a pod's environment does not hold: whatever of it the test runner has is removed. */
+function withoutInherited(): Record<string, undefined> {
+  const names = [
+    'TRACEPARENT',
+    'TRACESTATE',
+    'POD_UID',
+    'POD_NAME',
+    'POD_START_SPAN',
+    'ENVIRONMENT',
+    'SERVICE_VERSION',
+    'JAEGER_ENDPOINT',
+    'NODE_ENV',
+  ];
+  return Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('OTEL_') || names.includes(k))
+      .concat('OTEL_SDK_DISABLED', 'NODE_ENV')
+      .map((k) => [k, undefined]),
+  );
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startApi(
+  env: Record<string, string | undefined>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const port = await freePort();
+  const child = startProgram('order-food', [], {
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_DRAIN_DELAY: '0' },
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // A bound for a broken start, not a timing assertion.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`order-food exited ${child.exitCode}: ${output}`);
+    if (
+      await fetch(`${url}/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return { child, url, output: () => output };
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`order-food did not become ready: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.kill('SIGTERM');
+  return closed;
+}
+
+/** The one line saying where the legacy URL went, from a program's output. */
+function mappingLines(output: string): string[] {
+  return output.split('\n').filter((l) => l.includes("is Jaeger's legacy collector URL"));
+}
+
+describe("the seed's telemetry environment", () => {
+  let receiver: OtlpReceiver | undefined;
+  let unavailable = '';
+  let db: TestDatabase;
+
+  before(async () => {
+    const got = await receiverOn4318();
+    if (typeof got === 'string') unavailable = got;
+    else receiver = got;
+    db = await createTestDatabase('obs_seed');
+  });
+
+  after(async () => {
+    await receiver?.stop();
+    await db?.drop();
+  });
+
+  test('one pod start trace: migration.execute, dataload.execute, then HTTP GET /api/product', async (t) => {
+    if (!receiver) {
+      t.skip(unavailable);
+      return;
+    }
+    const host = new URL(receiver.url).hostname;
+    const seed = {
+      JAEGER_ENDPOINT: `http://${host}:14268/api/traces`,
+      ENVIRONMENT: 'kubernetes',
+      SERVICE_VERSION: '1.0.0',
+    };
+    // The chart gives every container of a pod the same POD_UID, and so one trace.
+    const uid = randomUUID();
+    const pod = podStartIds(uid);
+    const env = { ...withoutInherited(), ...seed, DATABASE_URL: db.url, POD_UID: uid };
+
+    const migration = await runProgram('database-migration', [], { env });
+    assert.equal(migration.code, 0, migration.stderr);
+    const load = await runProgram('database-load', [], { env });
+    assert.equal(load.code, 0, load.stderr);
+    for (const [name, output] of [
+      ['database-migration', migration.stdout + migration.stderr],
+      ['database-load', load.stdout + load.stderr],
+    ] as const) {
+      const lines = mappingLines(output);
+      assert.equal(lines.length, 1, `${name} says once where its traces go:\n${output}`);
+      assert.equal(JSON.parse(lines[0]!).level, 'info');
+      assert.ok(lines[0]!.includes(`http://${host}:4318/v1/traces`), lines[0]);
+    }
+
+    const api = await startApi({ ...env, JWT_SECRET: randomBytes(24).toString('hex') });
+    try {
+      // A request of the pod's start, as a smoke check after a deploy sends it: with the pod
+      // start's context (derived from the pod's UID, docs/OBSERVABILITY.md) it joins that trace.
+      const traceparent = `00-${pod.traceId}-${pod.spanId}-01`;
+      const inPodStart = await fetch(`${api.url}/api/product`, { headers: { traceparent } });
+      assert.equal(inPodStart.status, 200);
+      // Any other request is a trace of its own, found by the same operation name.
+      const own = await fetch(`${api.url}/api/product?limit=1`);
+      assert.equal(own.status, 200);
+      await receiver.waitFor(
+        (spans) =>
+          spans.filter((s) => s.name === 'HTTP GET /api/product').length >= 2 &&
+          spans.some((s) => s.traceId === pod.traceId && s.name === 'order-food start'),
+        60_000,
+      );
+      assert.equal(mappingLines(api.output()).length, 1, api.output());
+    } finally {
+      assert.equal(await stop(api.child), 0, 'the API shuts down cleanly on SIGTERM');
+    }
+
+    const trace = receiver.spans.filter((s) => s.traceId === pod.traceId);
+    const one = (service: string, name: string): ReceivedSpan => {
+      const found = trace.filter((s) => s.serviceName === service && s.name === name);
+      assert.equal(
+        found.length,
+        1,
+        `${service}: ${name} in the pod start trace; it has ${trace.map((s) => `${s.serviceName}:${s.name}`).join(', ')}`,
+      );
+      return found[0]!;
+    };
+    const root = one('database-migration', 'pod start');
+    assert.equal(root.spanId, pod.spanId);
+    const execute = one('database-migration', 'migration.execute');
+    const dataload = one('database-load', 'dataload.execute');
+    const start = one('order-food', 'order-food start');
+    const request = one('order-food', 'HTTP GET /api/product');
+    for (const s of [execute, dataload, start, request])
+      assert.equal(s.parentSpanId, pod.spanId, `${s.name} hangs from the pod start`);
+    assert.equal(request.attributes['http.route'], '/api/product');
+    // The seed's order: each step began after the one before it ended (sequential processes).
+    for (const [earlier, later] of [
+      [execute, dataload],
+      [dataload, start],
+      [dataload, request],
+    ] as const)
+      assert.ok(
+        BigInt(later.startTimeUnixNano) >= BigInt(earlier.endTimeUnixNano),
+        `${later.name} began after ${earlier.name} ended`,
+      );
+    // Finer spans beneath the top ones, as before.
+    assert.ok(trace.some((s) => s.parentSpanId === execute.spanId));
+    assert.ok(trace.some((s) => s.parentSpanId === dataload.spanId));
+    for (const s of [execute, dataload, start, request]) {
+      assert.equal(s.resource['deployment.environment.name'], 'kubernetes', s.name);
+      assert.equal(s.resource['service.version'], '1.0.0', s.name);
+    }
+
+    const separate = receiver.spans.filter(
+      (s) => s.name === 'HTTP GET /api/product' && s.traceId !== pod.traceId,
+    );
+    assert.equal(separate.length, 1, 'a request without a traceparent is a trace of its own');
+    assert.equal(separate[0]!.parentSpanId, '');
+  });
+
+  test('ENVIRONMENT=kubernetes is not development: the API needs a JWT_SECRET', async () => {
+    const r = await runProgram('order-food', [], {
+      env: {
+        ...withoutInherited(),
+        ENVIRONMENT: 'kubernetes',
+        JWT_SECRET: undefined,
+        JWT_SECRET_FILE: undefined,
+        DATABASE_URL: db.url,
+        OTEL_SDK_DISABLED: 'true',
+      },
+    });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /JWT_SECRET/);
+  });
+});
