@@ -41,6 +41,7 @@ const order = [
   'graceful-shutdown',
   'soak',
   'bad-input',
+  'menu-cache-flood',
   'authorization',
   'dependencies',
 ];
