@@ -42,6 +42,7 @@ const order = [
   'soak',
   'bad-input',
   'menu-cache-flood',
+  'pooler-replicas',
   'authorization',
   'dependencies',
 ];
