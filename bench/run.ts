@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { menuRead, ordersRead, tracingCost } from './figures/http.js';
+import { menuRead, ordersRead, poolerRead, tracingCost } from './figures/http.js';
 import { loadFigures } from './figures/load.js';
 import { ordersWrite } from './figures/orders-write.js';
 import { imageSizes, podStartContainers } from './figures/pod-containers.js';
@@ -35,6 +35,7 @@ const runners: Record<string, GroupRunner> = {
   'orders-read': ordersRead,
   tracing: tracingCost,
   menu: menuRead,
+  pooler: poolerRead,
   'orders-write': ordersWrite,
   load: loadFigures,
   'pod-start': podStart,
@@ -48,6 +49,7 @@ const groupTitles: Record<string, string> = {
   'orders-read': 'Orders read vs bare Fastify + pg',
   tracing: 'Tracing: 100 % exported vs SDK disabled',
   menu: 'Menu read (cache) vs bare Fastify + pg',
+  pooler: 'Orders read through PgBouncer vs direct',
   'orders-write': 'Placing orders at a steady rate',
   load: 'Data load vs psql \\copy',
   'pod-start': 'Pod start to ready',

@@ -1,3 +1,4 @@
+import { startPgBouncer } from '@order-food/platform/testing/pgbouncer';
 import { type AlternateOptions, alternate, type Round, type Summary } from '../lib/ab.js';
 import type { BenchContext } from '../lib/context.js';
 import type { HttpRequest } from '../lib/load.js';
@@ -196,4 +197,53 @@ export function menuRead(ctx: BenchContext): Promise<GroupResult> {
     description:
       'GET /api/products (first page of 20 of 1000 products) as users get it: the API with production defaults serves the page from its in-memory menu cache (invalidated over PostgreSQL LISTEN/NOTIFY), the bare server queries PostgreSQL for every request.',
   });
+}
+
+/**
+ * The same API started twice on the same database: once through PgBouncer (Debian's, transaction
+ * mode, default settings, started here on a free loopback port), once direct. What the pooler
+ * costs the API per request: no session statement_timeout (transactions set it locally), and a
+ * pooled server connection per statement.
+ */
+export async function poolerRead(ctx: BenchContext): Promise<GroupResult> {
+  const data = await httpData(ctx);
+  const request: HttpRequest = {
+    method: 'GET',
+    path: '/api/orders?limit=20',
+    headers: { authorization: `Bearer ${data.token}` },
+  };
+  const bouncer = await startPgBouncer(data.url);
+  let pooled: RunningServer | undefined;
+  let direct: RunningServer | undefined;
+  try {
+    [pooled, direct] = await Promise.all([
+      startApi(ctx, 'api-pgbouncer', bouncer.via(data.url)),
+      startApi(ctx, 'api-direct', data.url),
+    ]);
+    await samePage(pooled, direct, request);
+    const { rounds, summary } = await alternate({
+      ...abOptions(ctx),
+      contenders: [
+        { name: 'through PgBouncer', server: pooled, request },
+        { name: 'direct', server: direct, request },
+      ],
+    });
+    const a = summary['through PgBouncer']!;
+    const b = summary.direct!;
+    return {
+      figures: [figure('orders_read_pooler_vs_direct', a.cpuUsPerRequest, b.cpuUsPerRequest)],
+      details: { pooled: a, direct: b, rounds },
+      markdown: [
+        `GET /api/orders?limit=20 as one customer, the API with production defaults started twice on the same database: through PgBouncer 1.18 (pool_mode=transaction, default settings) and direct. ${describeRun(ctx)}`,
+        '',
+        summaryLine('through PgBouncer', a),
+        summaryLine('direct', b),
+        '',
+        roundsTable(rounds),
+      ].join('\n'),
+    };
+  } finally {
+    await stopAll([pooled, direct]);
+    await bouncer.stop();
+  }
 }

@@ -49,6 +49,13 @@ export const catalog: readonly FigureSpec[] = [
     title: 'GET /api/products (page of 20) from the menu cache vs bare Fastify + pg querying it',
   },
   {
+    id: 'orders_read_pooler_vs_direct',
+    group: 'pooler',
+    unit: 'µs CPU/request',
+    goal: null,
+    title: "GET /api/orders?limit=20: the API's CPU through PgBouncer (transaction mode) vs direct",
+  },
+  {
     id: 'orders_p99_ms_at_500rps',
     group: 'orders-write',
     unit: 'ms',

@@ -110,7 +110,8 @@ async function main(): Promise<number> {
     { attributes: { 'data.dir': dir, 'data.mode': mode } },
     startupContext(),
     async (span) => {
-      const db = await createDatabase(config.database, {
+      // A direct connection, when given, is what the load's one transaction runs on.
+      const db = await createDatabase(config.directDatabase ?? config.database, {
         logger: log,
         applicationName: 'database-load',
         max: poolSize,

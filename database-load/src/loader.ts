@@ -1,9 +1,5 @@
 import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import {
-  type AdvisoryLock,
-  acquireAdvisoryLock,
-  releaseAdvisoryLock,
-} from '@order-food/platform/advisory-lock';
+import { type AdvisoryLock, acquireAdvisoryLock } from '@order-food/platform/advisory-lock';
 import type { Database, DbClient, Queryable } from '@order-food/platform/database';
 import { describeError, isConnectionError, OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
@@ -166,20 +162,26 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
 
   const client = await db.connect();
   let broken: Error | undefined;
-  let locked = false;
   let failure: unknown;
   try {
-    await acquireAdvisoryLock(client, loadLock, { timeoutMs: options.lockTimeoutMs, logger });
-    locked = true;
-    // Another pod may have loaded it while this one waited for the lock.
-    if (!options.force && (await alreadyLoaded(client, hash, mode)))
-      return await skip(client, 'hash');
-
     let counts: Counts;
     let dataSet: DataSetCounts;
     let historyId: number;
+    // The whole load is one transaction, and so is its lock: it ends with the transaction, also
+    // through a transaction pooler, and a loader that dies cannot leave it behind.
     try {
       await client.query('BEGIN');
+      await acquireAdvisoryLock(client, loadLock, {
+        timeoutMs: options.lockTimeoutMs,
+        logger,
+        transaction: true,
+      });
+      // Another pod may have loaded it while this one waited for the lock.
+      if (!options.force && (await alreadyLoaded(client, hash, mode))) {
+        const skipped = await skip(client, 'hash');
+        await client.query('COMMIT');
+        return skipped;
+      }
       ({ counts, dataSet } = await loadInTransaction(client, files, hash, options));
       historyId = await recordRun(client, entry('loaded', counts));
       await client.query('COMMIT');
@@ -206,10 +208,6 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
     if (!broken && isConnectionError(err)) broken = err as Error;
     throw err;
   } finally {
-    if (locked && !broken)
-      await releaseAdvisoryLock(client, loadLock).catch((err: Error) => {
-        broken = err;
-      });
     client.release(broken ?? false);
     // After release: on PGlite the pool is this one connection.
     if (failure !== undefined) {

@@ -67,7 +67,8 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     io.stdout.write(`${path}\n`);
     return 0;
   }
-  const db = await createDatabase(config.database, {
+  // A direct connection, when given, does what needs a session (the migration lock).
+  const db = await createDatabase(config.directDatabase ?? config.database, {
     logger,
     applicationName: 'database-migration',
     max: 2,

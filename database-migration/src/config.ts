@@ -16,6 +16,11 @@ export interface MigrationConfig extends CommonConfig {
   readonly migrationsDir: string;
   /** How long a runner waits for the advisory lock another runner holds. */
   readonly lockWaitTimeoutMs: number;
+  /**
+   * Through a transaction pooler the lock is a lease row: how long it outlives a runner that died
+   * holding it.
+   */
+  readonly lockLeaseMs: number;
   /** lock_timeout of migration statements: DDL gives up instead of queueing behind traffic. */
   readonly statementLockTimeoutMs: number;
   /** statement_timeout of migration statements; 0 means none. */
@@ -35,6 +40,7 @@ export function parseMigrationConfig(
     ...parseCommonConfig(env),
     migrationsDir: overrides.dir ?? envString(env, 'MIGRATIONS_DIR') ?? defaultMigrationsDir,
     lockWaitTimeoutMs: envSeconds(env, 'MIGRATION_LOCK_TIMEOUT', 300, { min: 0, max: 86_400 }),
+    lockLeaseMs: envSeconds(env, 'MIGRATION_LOCK_LEASE', 30, { min: 1, max: 3600 }),
     statementLockTimeoutMs: envSeconds(env, 'MIGRATION_STATEMENT_LOCK_TIMEOUT', 5, {
       min: 0,
       max: 3600,

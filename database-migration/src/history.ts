@@ -2,6 +2,8 @@ import type { Queryable } from '@order-food/platform/database';
 import { migrationHistoryTable } from '@order-food/platform/schema';
 
 export const runsTable = 'schema_migration_runs';
+/** Every attempt at every version, appended: the successes and the failures that rolled back. */
+export const attemptsTable = 'schema_migration_attempts';
 
 /** Created by the runner while it holds the advisory lock, so two runners never race on it. */
 const historyDdl = `
@@ -27,6 +29,18 @@ CREATE TABLE IF NOT EXISTS ${runsTable} (
   service_version  text NOT NULL,
   trace_id         text,
   error            text
+);
+CREATE TABLE IF NOT EXISTS ${attemptsTable} (
+  id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version          integer NOT NULL,
+  name             text NOT NULL,
+  checksum         text NOT NULL,
+  attempted_at     timestamptz NOT NULL DEFAULT now(),
+  execution_ms     integer NOT NULL,
+  success          boolean NOT NULL,
+  applied_by       text NOT NULL,
+  service_version  text NOT NULL,
+  trace_id         text
 );`;
 
 export interface HistoryEntry {
@@ -71,7 +85,11 @@ export async function readHistory(db: Queryable): Promise<HistoryEntry[]> {
   return rows.map((r) => ({ ...r, appliedAt: new Date(r.appliedAt) }));
 }
 
-/** Records one attempt at a version: a success, or a failure whose changes were rolled back. */
+/**
+ * Records one attempt at a version, a success or a failure whose changes were rolled back: it is
+ * appended to the attempts, and becomes the version's row unless a success is already there (a
+ * success is never overwritten, not even by a runner that raced it and failed).
+ */
 export async function recordMigration(
   db: Queryable,
   entry: {
@@ -83,14 +101,19 @@ export async function recordMigration(
   } & Provenance,
 ): Promise<void> {
   await db.query(
-    `INSERT INTO ${migrationHistoryTable}
+    `WITH attempt AS (
+       INSERT INTO ${attemptsTable}
+         (version, name, checksum, execution_ms, success, applied_by, service_version, trace_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
+     INSERT INTO ${migrationHistoryTable}
        (version, name, checksum, applied_at, execution_ms, success, applied_by, service_version, trace_id)
      VALUES ($1, $2, $3, now(), $4, $5, $6, $7, $8)
      ON CONFLICT (version) DO UPDATE SET
        name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at,
        execution_ms = EXCLUDED.execution_ms, success = EXCLUDED.success,
        applied_by = EXCLUDED.applied_by, service_version = EXCLUDED.service_version,
-       trace_id = EXCLUDED.trace_id`,
+       trace_id = EXCLUDED.trace_id
+     WHERE NOT ${migrationHistoryTable}.success`,
     [
       entry.version,
       entry.name,

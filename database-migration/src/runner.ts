@@ -5,8 +5,10 @@ import {
   releaseAdvisoryLock,
 } from '@order-food/platform/advisory-lock';
 import type { Database, DbClient } from '@order-food/platform/database';
-import { describeError, OperationalError } from '@order-food/platform/errors';
+import { describeError, OperationalError, UsageError } from '@order-food/platform/errors';
+import { acquireLease, type Lease } from '@order-food/platform/lease-lock';
 import type { Logger } from '@order-food/platform/logger';
+import { behindPooler } from '@order-food/platform/pooler';
 import { startupContext } from '@order-food/platform/telemetry';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import type { MigrationConfig } from './config.js';
@@ -83,19 +85,37 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
       logger.info({ files: files.length }, 'migration files read');
       await waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger });
 
+      // Through a transaction pooler a session advisory lock would stay on whichever server
+      // connection took it: the lock is then a lease row instead.
+      const pooled = await behindPooler(db);
+      if (pooled)
+        logger.info(
+          'the database connection goes through a transaction pooler: the migration lock is a lease (set DATABASE_DIRECT_URL to use a direct connection)',
+        );
       const client = await db.connect();
       let clientError: Error | undefined;
       let locked = false;
+      let lease: Lease | undefined;
       const applied: AppliedMigration[] = [];
       try {
         const lock = await inSpan(
           'database-migration lock',
-          { 'migration.lock.timeout_ms': config.lockWaitTimeoutMs },
+          {
+            'migration.lock.timeout_ms': config.lockWaitTimeoutMs,
+            'migration.lock.kind': pooled ? 'lease' : 'advisory',
+          },
           async (span) => {
-            const acquired = await acquireAdvisoryLock(client, migrationLock, {
-              timeoutMs: config.lockWaitTimeoutMs,
-              logger,
-            });
+            const lockOptions = { timeoutMs: config.lockWaitTimeoutMs, logger };
+            if (pooled) {
+              lease = await acquireLease(db, migrationLock, {
+                ...lockOptions,
+                leaseMs: config.lockLeaseMs,
+                holder: config.instance,
+                leaseVariable: 'MIGRATION_LOCK_LEASE',
+              });
+            }
+            const acquired =
+              lease ?? (await acquireAdvisoryLock(client, migrationLock, lockOptions));
             span.setAttributes({
               'migration.lock.wait_ms': acquired.waitedMs,
               'migration.lock.attempts': acquired.attempts,
@@ -111,6 +131,11 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
         assertConsistent(entries, config.migrationsDir);
         const pending = entries.filter((e) => e.state === 'pending').map((e) => e.file!);
         const alreadyApplied = entries.filter((e) => e.state === 'applied').length;
+        const sessionOnly = pending.find((f) => !f.transactional);
+        if (pooled && sessionOnly)
+          throw new UsageError(
+            `${sessionOnly.fileName} runs outside a transaction, which needs a direct connection: DATABASE_URL goes through a transaction pooler, set DATABASE_DIRECT_URL to PostgreSQL itself`,
+          );
         logger.info(
           { pending: pending.length, applied: alreadyApplied },
           pending.length === 0 ? 'schema is up to date' : `${pending.length} migration(s) to apply`,
@@ -126,7 +151,7 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
           );
         }
         for (const file of pending) {
-          applied.push(await applyMigration(client, file, config, logger, provenance));
+          applied.push(await applyMigration(client, file, config, logger, provenance, lease));
         }
         await recordRun(client, {
           ...provenance,
@@ -157,7 +182,16 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
         });
         throw err;
       } finally {
-        if (locked && !clientError) {
+        if (lease) {
+          await lease
+            .release()
+            .catch((err) =>
+              logger.warn(
+                { error: describeError(err) },
+                'could not release the migration lock lease; it ends with its lease',
+              ),
+            );
+        } else if (locked && !clientError) {
           try {
             await releaseAdvisoryLock(client, migrationLock);
           } catch (err) {
@@ -239,6 +273,7 @@ async function applyMigration(
   config: MigrationConfig,
   logger: Logger,
   provenance: Provenance,
+  lease: Lease | undefined,
 ): Promise<AppliedMigration> {
   return inSpan(
     'database-migration apply',
@@ -260,6 +295,7 @@ async function applyMigration(
           await withLockRetries(file.fileName, config, logger, span, async () => {
             await client.query('BEGIN');
             try {
+              await lease?.fence(client);
               await setTimeouts(client, config, true);
               await client.exec(file.sql);
               await recordMigration(client, {

@@ -12,6 +12,7 @@ import Fastify, {
 import fp from 'fastify-plugin';
 import type { ApiConfig } from './config.js';
 import { Lifecycle } from './lifecycle.js';
+import type { MenuCacheOptions } from './menu-cache.js';
 import type { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
 import { docs, openapi } from './plugins/docs.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   config: AppConfig;
   /** Shared with server.ts, which marks start-up and shutdown; tests may omit it (ready at once). */
   lifecycle?: Lifecycle;
+  /** The menu cache's notification connection and byte bound (defaults: none, 16 MiB). */
+  menuCache?: MenuCacheOptions;
 }
 
 declare module 'fastify' {
@@ -112,9 +115,7 @@ export const app = fp<AppOptions>(
     });
     await fastify.register(
       fp(productRoutes, { name: 'products', dependencies: ['auth', 'errors'] }),
-      {
-        db,
-      },
+      { db, ...(options.menuCache ? { cache: options.menuCache } : {}) },
     );
     await fastify.register(userRoutes, { db });
     await fastify.register(orderRoutes, { db, metrics });

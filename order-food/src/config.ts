@@ -45,6 +45,8 @@ export interface ApiConfig extends CommonConfig {
     readonly statementTimeoutMs: number;
     readonly queryTimeoutMs: number;
   };
+  /** Bound on the bytes of the menu cache's bodies. */
+  readonly menuCacheMaxBytes: number;
   /** How long a /ready answer is reused, so probes do not hammer the database. */
   readonly readyCacheMs: number;
   /** Lowest schema version (schema_migrations) this build works with: fixed by the build. */
@@ -94,6 +96,7 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
       statementTimeoutMs: envSeconds(env, 'DB_STATEMENT_TIMEOUT', 5, { min: 0.1, max: 600 }),
       queryTimeoutMs: envSeconds(env, 'DB_QUERY_TIMEOUT', 10, { min: 0.1, max: 600 }),
     }),
+    menuCacheMaxBytes: envInt(env, 'MENU_CACHE_MAX_MB', 16, { min: 0, max: 1024 }) * 1024 * 1024,
     readyCacheMs: envSeconds(env, 'READY_CACHE', 1, { min: 0, max: 60 }),
     minSchemaVersion: requiredSchemaVersion,
     printExamples: envBool(env, 'ORDER_FOOD_PRINT_EXAMPLES', false),

@@ -98,7 +98,23 @@ async function main(): Promise<number> {
       waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger: log }),
     );
     databaseAnswered.catch(() => undefined);
-    server = await buildServer({ db, metrics, config, lifecycle, logger: log });
+    // Notifications need a session: through a transaction pooler they come from the direct URL.
+    const notifications = config.directDatabase
+      ? await createDatabase(config.directDatabase, {
+          logger: log,
+          applicationName: 'order-food',
+          max: 1,
+          connectTimeoutMs: config.pool.connectTimeoutMs,
+        })
+      : undefined;
+    server = await buildServer({
+      db,
+      metrics,
+      config,
+      lifecycle,
+      logger: log,
+      menuCache: { notifications, maxBytes: config.menuCacheMaxBytes },
+    });
     // The pool's size too, for the saturation panel (only a pg pool has one).
     if (db.kind === 'postgres') metrics.watchPool(() => db.stats(), config.pool.max);
   } catch (err) {

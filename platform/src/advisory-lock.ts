@@ -3,7 +3,7 @@ import type { DbClient } from './database.js';
 import { OperationalError } from './errors.js';
 import type { Logger } from './logger.js';
 
-/** A session-level advisory lock that every runner of one kind serializes on. */
+/** An advisory lock that every runner of one kind serializes on. */
 export interface AdvisoryLock {
   /** The two int4 keys of pg_advisory_lock. */
   readonly key: readonly [number, number];
@@ -19,6 +19,11 @@ export interface LockOptions {
   /** First pause between attempts; grows to maxDelayMs. */
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Take it for the current transaction only (pg_try_advisory_xact_lock): it ends with the
+   * transaction, so it works through a transaction pooler and never outlives its work.
+   */
+  transaction?: boolean;
 }
 
 export interface LockAcquired {
@@ -78,10 +83,12 @@ export async function acquireAdvisoryLock(
   let nextReport = 0;
   for (let attempts = 1; ; attempts++) {
     const { rows } = await untraced(() =>
-      client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [
-        key[0],
-        key[1],
-      ]),
+      client.query<{ locked: boolean }>(
+        options.transaction
+          ? 'SELECT pg_try_advisory_xact_lock($1, $2) AS locked'
+          : 'SELECT pg_try_advisory_lock($1, $2) AS locked',
+        [key[0], key[1]],
+      ),
     );
     const waitedMs = Date.now() - started;
     if (rows[0]?.locked) return { attempts, waitedMs };

@@ -127,17 +127,25 @@ export function parseDatabaseTarget(env: Env): DatabaseTarget {
     const dataDir = path === 'memory' ? undefined : path;
     return { kind: 'pglite', dataDir, display: `embedded PGlite (${path})` };
   }
+  return parsePostgresUrl(env, 'DATABASE_URL', url);
+}
+
+function parsePostgresUrl(
+  env: Env,
+  name: string,
+  url: string,
+): Extract<DatabaseTarget, { kind: 'postgres' }> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new ConfigError(
-      'DATABASE_URL is not a valid URL (expected postgres://user:password@host:5432/database)',
+      `${name} is not a valid URL (expected postgres://user:password@host:5432/database)`,
     );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConfigError(
-      `DATABASE_URL must start with postgres:// or postgresql://, got ${parsed.protocol}//`,
+      `${name} must start with postgres:// or postgresql://, got ${parsed.protocol}//`,
     );
   }
   const password = envSecret(env, 'DATABASE_PASSWORD');
@@ -147,8 +155,21 @@ export function parseDatabaseTarget(env: Env): DatabaseTarget {
   return { kind: 'postgres', url: parsed.toString(), display };
 }
 
+/**
+ * DATABASE_DIRECT_URL (or _FILE): a connection straight to PostgreSQL, for what needs a session
+ * (the init programs' locks, LISTEN) when DATABASE_URL goes through a transaction pooler.
+ */
+export function parseDirectDatabaseTarget(
+  env: Env,
+): Extract<DatabaseTarget, { kind: 'postgres' }> | undefined {
+  const url = envSecret(env, 'DATABASE_DIRECT_URL');
+  return url === undefined ? undefined : parsePostgresUrl(env, 'DATABASE_DIRECT_URL', url);
+}
+
 export interface CommonConfig {
   readonly database: DatabaseTarget;
+  /** DATABASE_DIRECT_URL: a session-capable connection when DATABASE_URL is pooled. */
+  readonly directDatabase?: DatabaseTarget;
   /** How long to wait for the database to answer at start. */
   readonly dbWaitTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -161,7 +182,9 @@ export interface CommonConfig {
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function parseCommonConfig(env: Env = process.env): CommonConfig {
+  const direct = parseDirectDatabaseTarget(env);
   return Object.freeze({
+    ...(direct ? { directDatabase: Object.freeze(direct) } : {}),
     database: Object.freeze(parseDatabaseTarget(env)),
     dbWaitTimeoutMs: envSeconds(env, 'DB_WAIT_TIMEOUT', 60, { min: 0, max: 3600 }),
     logLevel: envEnum(env, 'LOG_LEVEL', logLevels, 'info'),

@@ -65,7 +65,7 @@ export interface DatabaseOptions {
   idleTimeoutMs?: number;
   /** Client-side bound on one query, so a hung connection cannot hang a caller. */
   queryTimeoutMs?: number;
-  /** Server-side statement_timeout for every connection of the pool. */
+  /** Server-side statement_timeout of every statement (see createPostgres: no start-up parameter). */
   statementTimeoutMs?: number;
   onQuery?: QueryObserver;
 }
@@ -288,16 +288,36 @@ function createPostgres(
     address: url.hostname,
     port: Number(url.port || 5432),
   };
+  // statement_timeout is not a start-up parameter: a transaction pooler (PgBouncer) refuses the
+  // connection. The server decides per connection: the setting is made for the session only when
+  // its backend is the one the connection announced (a direct connection); through a pooler,
+  // where it would stay on whichever server connection ran it, transactions set it locally (and
+  // a role setting covers single statements: docs/SCALING.md).
+  const statementTimeout = options.statementTimeoutMs
+    ? `${options.statementTimeoutMs}ms`
+    : undefined;
   const pool = new pg.Pool({
     connectionString: target.url,
     application_name: options.applicationName,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
-    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     keepAlive: true,
     types: pgTypes,
+    ...(statementTimeout
+      ? {
+          onConnect: async (client: pg.ClientBase) => {
+            await client.query(
+              "SELECT CASE WHEN pg_backend_pid() = $1 THEN set_config('statement_timeout', $2, false) END",
+              [(client as { processID?: number }).processID ?? 0, statementTimeout],
+            );
+          },
+        }
+      : {}),
   });
+  const begin = statementTimeout
+    ? `BEGIN; SET LOCAL statement_timeout = '${statementTimeout}'`
+    : 'BEGIN';
   // An idle connection dropped by the server (restart, pg_terminate_backend) must not crash us:
   // pg-pool discards that client and the next checkout opens a new one.
   pool.on('error', (err) =>
@@ -406,7 +426,7 @@ function createPostgres(
     async transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T> {
       const client = await checkout();
       try {
-        await client.query('BEGIN');
+        await client.exec(begin);
         const result = await fn(client);
         await client.query('COMMIT');
         client.release();

@@ -41,7 +41,13 @@ const unavailableStates = new Set([
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { code?: string; errors?: unknown[] };
-  if (e.code && (networkCodes.has(e.code) || unavailableStates.has(e.code))) return true;
+  // Class 08 is a connection exception, including what a pooler (PgBouncer: 08P01) answers when
+  // it cannot give out a server connection.
+  if (
+    e.code &&
+    (networkCodes.has(e.code) || unavailableStates.has(e.code) || e.code.startsWith('08'))
+  )
+    return true;
   if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true;
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|Cannot use a pool after calling end|terminating connection/i.test(
     e.message,

@@ -41,6 +41,8 @@ const order = [
   'graceful-shutdown',
   'soak',
   'bad-input',
+  'menu-cache-flood',
+  'pooler-replicas',
   'authorization',
   'dependencies',
 ];

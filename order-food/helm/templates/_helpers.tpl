@@ -154,3 +154,27 @@ volumeMounts:
   - name: tmp
     mountPath: /tmp
 {{- end }}
+
+{{/* DATABASE_DIRECT_URL from the Secret, for the init containers, when one is configured. */}}
+{{- define "order-food.directUrlEnv" -}}
+{{- if or .Values.database.directUrl .Values.database.directUrlKey }}
+- name: DATABASE_DIRECT_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "order-food.secretName" . }}
+      key: {{ .Values.database.directUrlKey | default "DATABASE_DIRECT_URL" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Connections the release may hold on PostgreSQL at once (docs/SCALING.md): every replica (the
+autoscaler's maximum when enabled) with its pool and its notification connection, unless they go
+through a pooler, plus two for the init containers of every pod starting together.
+*/}}
+{{- define "order-food.connectionBudget" -}}
+{{- $replicas := int .Values.replicaCount -}}
+{{- if .Values.autoscaling.enabled }}{{ $replicas = int .Values.autoscaling.maxReplicas }}{{ end -}}
+{{- $api := mul $replicas (add (int .Values.database.poolSize) 1) -}}
+{{- if .Values.database.pooled }}{{ $api = 0 }}{{ end -}}
+{{- add $api (mul $replicas 2) -}}
+{{- end }}

@@ -3,7 +3,7 @@ import type { Database } from '@order-food/platform/database';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { decodeProductCursor } from '../cursor.js';
-import { MenuCache } from '../menu-cache.js';
+import { MenuCache, type MenuCacheOptions } from '../menu-cache.js';
 import { notFound } from '../problem.js';
 import {
   createProduct,
@@ -34,6 +34,8 @@ declare module 'fastify' {
 
 export interface ProductRoutesOptions {
   db: Database;
+  /** The menu cache's options (its notification connection, its byte bound). */
+  cache?: MenuCacheOptions;
 }
 
 const ListQuery = Type.Object(
@@ -52,8 +54,11 @@ const ListQuery = Type.Object(
 const bearer = [{ bearerAuth: [] }];
 
 /** The menu: public reads served from the in-memory cache, admin writes that invalidate it. */
-const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (app, { db }) => {
-  const cache = new MenuCache(db, app.log);
+const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
+  app,
+  { db, cache: cacheOptions },
+) => {
+  const cache = new MenuCache(db, app.log, cacheOptions);
   app.decorate('menuCache', cache);
   app.addHook('onClose', () => cache.close());
 
@@ -83,17 +88,25 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
   ) => {
     const { category, available, q, cursor } = request.query;
     const limit = request.query.limit ?? 20;
-    const key = `list\u0000${category ?? ''}\u0000${available ?? ''}\u0000${q ?? ''}\u0000${limit}\u0000${cursor ?? ''}`;
+    const filter = `list\u0000${category ?? ''}\u0000${available ?? ''}\u0000${q ?? ''}\u0000${limit}\u0000`;
+    const key = filter + (cursor ?? '');
     const body =
       cache.get(key) ??
-      (await cache.fill(key, () =>
-        listProducts(db, {
-          category,
-          available,
-          q,
-          after: cursor === undefined ? undefined : decodeProductCursor(cursor),
-          limit,
-        }),
+      (await cache.fill(
+        key,
+        () =>
+          listProducts(db, {
+            category,
+            available,
+            q,
+            after: cursor === undefined ? undefined : decodeProductCursor(cursor),
+            limit,
+          }),
+        {
+          // Searches and cursors are free text: only first pages and the chain they link to.
+          admit: q === undefined && (cursor === undefined || cache.admissible(key)),
+          next: (page) => (page.nextCursor === null ? undefined : filter + page.nextCursor),
+        },
       ));
     return reply.type(jsonType).send(body);
   };
@@ -126,11 +139,16 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
       const key = `id\u0000${request.params.id}`;
       const body =
         cache.get(key) ??
-        (await cache.fill(key, async () => {
-          const product = await getProduct(db, request.params.id);
-          if (!product) throw notFound(`product ${request.params.id} does not exist`);
-          return product;
-        }));
+        (await cache.fill(
+          key,
+          async () => {
+            const product = await getProduct(db, request.params.id);
+            if (!product) throw notFound(`product ${request.params.id} does not exist`);
+            return product;
+          },
+          // Only products that exist are kept: as many as the menu has.
+          { admit: true },
+        ));
       return (reply as FastifyReply).type(jsonType).send(body);
     },
   );

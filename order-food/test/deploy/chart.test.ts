@@ -234,6 +234,52 @@ describe('helm chart order-food/helm', { skip: skipWithoutRenderer() }, () => {
     ]);
   });
 
+  it('counts the connections the release may hold against database.maxConnections', () => {
+    const budget = (args: string[]) =>
+      find(render(args), 'Deployment', 'order-food').metadata.annotations?.[
+        'order-food/database-connections'
+      ];
+    // replicas x (pool + notification connection) + 2 per starting pod's init containers.
+    assert.equal(budget([]), '13 of 100');
+    assert.equal(budget(['--set', 'autoscaling.enabled=true']), '130 of 100');
+    assert.equal(
+      budget(['--set', 'autoscaling.enabled=true', '--set', 'database.poolSize=5']),
+      '80 of 100',
+    );
+    // Through a pooler only the init containers' connections reach PostgreSQL directly.
+    assert.equal(
+      budget(['--set', 'autoscaling.enabled=true', '--set', 'database.pooled=true']),
+      '20 of 100',
+    );
+    const notes = readFileSync(join(chartDir, 'templates/NOTES.txt'), 'utf8');
+    assert.match(notes, /include "order-food\.connectionBudget"/);
+    assert.match(notes, /PgBouncer in transaction mode/);
+    assert.match(notes, /lower database\.poolSize/);
+  });
+
+  it('passes DATABASE_DIRECT_URL to the init containers only, from the Secret', () => {
+    const envNames = (args: string[]) => {
+      const objects = render(args);
+      const pod = (find(objects, 'Deployment', 'order-food') as PodOwner).spec.template!.spec;
+      const names = (c: { env?: Array<{ name: string }> }) =>
+        (c.env ?? []).map((e) => e.name).filter((n) => n === 'DATABASE_DIRECT_URL');
+      return {
+        init: (pod.initContainers ?? []).map(names),
+        api: names(pod.containers[0]!),
+        secret: Object.keys(
+          (find(objects, 'Secret', 'order-food') as Manifest & { data: object }).data,
+        ),
+      };
+    };
+    const none = envNames([]);
+    assert.deepEqual(none.init, [[], []]);
+    assert.ok(!none.secret.includes('DATABASE_DIRECT_URL'));
+    const direct = envNames(['--set', 'database.directUrl=postgres://app@db:5432/app']);
+    assert.deepEqual(direct.init, [['DATABASE_DIRECT_URL'], ['DATABASE_DIRECT_URL']]);
+    assert.deepEqual(direct.api, []);
+    assert.ok(direct.secret.includes('DATABASE_DIRECT_URL'));
+  });
+
   it('runs database-migration, then database-load, then the API, with the seed names', () => {
     const cases: Array<[string[], string[]]> = [
       [[], ['database-migration', 'database-load']],
