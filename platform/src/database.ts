@@ -342,16 +342,23 @@ function createPostgres(
           lostWhileCheckedOut(e);
         };
         client.on('error', onError);
+        // A statement the server refused leaves the connection usable; any other failure (lost
+        // connection, client-side timeout) marks it broken, so release() discards it.
+        const checked = (text: string, params?: readonly unknown[]) =>
+          run(client, text, params).catch((e: unknown) => {
+            if (!(e instanceof pg.DatabaseError)) broken ??= e as Error;
+            throw e;
+          });
         resolve({
           raw: { kind: 'postgres', client },
           query: <T>(text: string, params?: readonly unknown[]) =>
             traced(spanTarget, text, onQuery, async () => {
-              const r = await run(client, text, params);
+              const r = await checked(text, params);
               return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
             }),
           exec: (sql: string) =>
             traced(spanTarget, sql, onQuery, async () => {
-              await run(client, sql);
+              await checked(sql);
             }),
           release(releaseErr?: Error | boolean) {
             client.removeListener('error', onError);
@@ -412,8 +419,14 @@ function createPostgres(
         client.release();
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        client.release(err instanceof Error ? err : true);
+        // An error of the caller's (a refused cancel, a 404) or a statement the server refused
+        // leaves a healthy connection once rolled back: it goes back to the pool. Only a
+        // connection that broke (release() knows) or cannot roll back is discarded.
+        const rollback = await client.query('ROLLBACK').then(
+          () => undefined,
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+        );
+        client.release(rollback);
         throw err;
       }
     },
