@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   type Attributes,
@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
+import { lockDirectory, makeDirectory } from './directories.js';
 import { describeError, OperationalError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Mutex } from './mutex.js';
@@ -512,18 +513,14 @@ async function listenPostgres(
 }
 
 /**
- * Makes PGlite's data directory when missing and checks that this process may read and write it;
- * Node's errors say why not (EACCES, ENOTDIR, EROFS), where PGlite's name only an errno number.
+ * Makes PGlite's data directory when missing, checks that this process may read and write it
+ * (Node's errors say why not: EACCES, ENOTDIR, EROFS, where PGlite's name only an errno number)
+ * and takes its lock file.
  */
-function usableDataDir(dir: string): void {
-  try {
-    // Succeeds on an existing directory; EEXIST means something else has the name.
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error('it is not a directory');
-    throw err;
-  }
+function openDataDir(dir: string, program: string): () => void {
+  makeDirectory(dir);
   accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  return lockDirectory(dir, program);
 }
 
 async function createPGlite(
@@ -532,13 +529,16 @@ async function createPGlite(
 ): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   let db: PGlite;
+  let unlock = () => {};
   try {
-    if (target.dataDir) usableDataDir(target.dataDir);
+    if (target.dataDir) unlock = openDataDir(target.dataDir, options.applicationName);
     db = await PGlite.create({
       ...(target.dataDir ? { dataDir: target.dataDir } : {}),
       parsers: { 20: (value: string) => Number(value) },
     });
   } catch (err) {
+    unlock();
+    if (err instanceof OperationalError) throw err;
     // PGlite throws its file system's errors as plain objects ({ name: 'ErrnoError', errno }):
     // name the directory, so the operator knows what to fix.
     throw new OperationalError(
@@ -615,7 +615,7 @@ async function createPGlite(
       return () => unlisten();
     },
     stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting }),
-    close: () => db.close(),
+    close: () => db.close().finally(unlock),
   };
 }
 
