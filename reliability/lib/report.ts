@@ -42,6 +42,8 @@ const order = [
   'soak',
   'bad-input',
   'authorization',
+  'authority',
+  'pool-churn',
   'dependencies',
 ];
 
