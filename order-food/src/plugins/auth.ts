@@ -2,8 +2,8 @@ import type { Queryable } from '@order-food/platform/database';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { forbidden, unauthorized } from '../problem.js';
-import type { RoleT } from '../schemas.js';
 import { createTokenService, type Principal, type TokenService } from '../token.js';
+import { currentRole } from '../user-repository.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,13 +50,10 @@ export default fp<AuthOptions>(
     app.decorateRequest('principal', null);
     // A token is good for a day, authority is not: a deleted user's token stops working and a
     // demoted admin loses admin rights on the next request. One primary-key read per request.
-    const currentRole = async (claims: Principal): Promise<Principal> => {
-      const { rows } = await db.query<{ role: RoleT }>('SELECT role FROM users WHERE id = $1', [
-        claims.userId,
-      ]);
-      const row = rows[0];
-      if (!row) throw unauthorized('the user of this bearer token no longer exists');
-      return { userId: claims.userId, role: row.role };
+    const current = async (claims: Principal): Promise<Principal> => {
+      const role = await currentRole(db, claims.userId);
+      if (!role) throw unauthorized('the user of this bearer token no longer exists');
+      return { userId: claims.userId, role };
     };
     const authenticate: AuthHook = (request, _reply, done) => {
       let claims: Principal;
@@ -66,7 +63,7 @@ export default fp<AuthOptions>(
         done(err as Error);
         return;
       }
-      currentRole(claims).then(
+      current(claims).then(
         (principal) => {
           request.principal = principal;
           done();
