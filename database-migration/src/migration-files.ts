@@ -139,11 +139,10 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
     try {
       bytes = await readFile(path);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      // Node's EISDIR names no path; its other errors do.
+      if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
       throw new OperationalError(
-        code === 'EISDIR'
-          ? `${path} is a directory, not a migration file; rename or remove it`
-          : `${path} cannot be read (${code ?? (err as Error).message})`,
+        `${path} is a directory, not a migration file; rename or remove it`,
       );
     }
     files.push(parseMigration(fileName, path, bytes));

@@ -73,14 +73,22 @@ function running(pid: number): boolean {
 export function lockDirectory(dir: string, program: string): () => void {
   const path = join(dir, lockName);
   const content = `${process.pid} ${program}\n`;
+  // A few rounds: another process may take over or release the same stale lock in between.
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(path, content, { flag: 'wx' });
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 3) throw err;
     }
-    const [pidText, holder = 'another program'] = readFileSync(path, 'utf8').trim().split(' ');
+    let held: string;
+    try {
+      held = readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    const [pidText, holder = 'another program'] = held.trim().split(' ');
     const pid = Number(pidText);
     if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && running(pid))
       throw new OperationalError(

@@ -19,6 +19,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -273,10 +274,10 @@ describe('images built from the Dockerfiles into directories', { concurrency: fa
   });
 
   it('a stack trace points into the bundle, and at the TypeScript line with NODE_OPTIONS=--enable-source-maps', async () => {
-    // A migration "file" that is a directory: reading it fails with an error the runner does not
-    // expect, whose stack the program prints at LOG_LEVEL=debug.
+    // A migration "file" that is a dangling link: reading it fails with an error the runner does
+    // not expect, whose stack the program prints at LOG_LEVEL=debug.
     const dir = mkdtempSync(join(workRoot, 'migrations-'));
-    mkdirSync(join(dir, '0001_unreadable.sql'));
+    symlinkSync(join(dir, 'nowhere'), join(dir, '0001_unreadable.sql'));
     const env = { DATABASE_URL: db.url, MIGRATIONS_DIR: dir, LOG_LEVEL: 'debug' };
     const plain = await finish(start(runtime['database-migration']!, env));
     assert.equal(plain.code, 1, plain.output);
