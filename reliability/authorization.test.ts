@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { jwtSecret, tokenFor } from './lib/api.js';
 import { Api, bearer, fileDatabase, type Product, readyWithData } from './lib/fixture.js';
 import type { HttpResponse, RequestSpec } from './lib/http.js';
+import { forgedTokens } from './lib/jwt.js';
+import { query } from './lib/pg.js';
 import { Scenario } from './lib/report.js';
 
 type Principal = 'anonymous' | 'customer A' | 'customer B' | 'admin';
@@ -277,6 +280,175 @@ test('every route answers each of anonymous, customer A, customer B and admin as
         ].join('\n'),
       );
       assert.deepEqual(wrong, [], 'every route answers every caller as expected');
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
+const authority = new Scenario(
+  'authority',
+  'Authorization: authority from the database, tokens shaped as issued',
+);
+
+test("a demoted admin loses admin rights at once; a deleted user's token stops everywhere; forged claims are refused", async () => {
+  await authority.run(async () => {
+    const api = await Api.start({ databaseUrl: db.url });
+    try {
+      const { t, products } = await readyWithData(api, db.url);
+      const product = products[0] as Product;
+      let requests = 0;
+      const wrong: string[] = [];
+      const expect = async (what: string, spec: RequestSpec, status: number) => {
+        const r = await api.request(spec);
+        requests++;
+        if (r.status !== status)
+          wrong.push(
+            `${what}: ${spec.method} ${spec.path} answered ${r.status}, expected ${status}`,
+          );
+        return r;
+      };
+      const stamp = randomUUID().slice(0, 8);
+      const create = async (role: 'admin' | 'customer', label: string) => {
+        const email = `authority-${label}-${role}-${stamp}@example.com`;
+        const r = await expect(
+          `create ${role}`,
+          {
+            method: 'POST',
+            path: '/api/users',
+            headers: bearer(t.admin),
+            body: { email, name: `Authority ${role}`, role },
+          },
+          201,
+        );
+        return {
+          id: (JSON.parse(r.body) as { id: string }).id,
+          token: await tokenFor(db.url, email),
+        };
+      };
+      const order = JSON.parse(
+        (
+          await expect(
+            "alice's order",
+            {
+              method: 'POST',
+              path: '/api/orders',
+              headers: { ...bearer(t.alice), 'idempotency-key': randomUUID() },
+              body: { items: [{ productId: product.id, quantity: 1 }] },
+            },
+            201,
+          )
+        ).body,
+      ) as { id: string };
+
+      // An admin, then demoted in the database while its token (valid 24 h) is unchanged.
+      const admin = await create('admin', 'demoted');
+      const adminOps: [string, () => RequestSpec, number, number][] = [
+        [
+          'create a user',
+          () => ({
+            method: 'POST',
+            path: '/api/users',
+            body: { email: `made-${randomUUID().slice(0, 8)}@example.com`, name: 'Made' },
+          }),
+          201,
+          403,
+        ],
+        [
+          "read another customer's order",
+          () => ({ method: 'GET', path: `/api/orders/${order.id}` }),
+          200,
+          404,
+        ],
+        [
+          'change a price',
+          () => ({
+            method: 'PATCH',
+            path: `/api/products/${product.id}`,
+            body: { priceCents: product.priceCents },
+          }),
+          200,
+          403,
+        ],
+      ];
+      for (const [what, spec, before] of adminOps)
+        await expect(`admin: ${what}`, { ...spec(), headers: bearer(admin.token) }, before);
+      await query(db.url, "UPDATE users SET role = 'customer' WHERE id = $1", [admin.id]);
+      for (const [what, spec, , after] of adminOps)
+        await expect(`demoted: ${what}`, { ...spec(), headers: bearer(admin.token) }, after);
+      const listed = JSON.parse(
+        (
+          await expect(
+            'demoted: list orders',
+            { method: 'GET', path: '/api/orders?limit=100', headers: bearer(admin.token) },
+            200,
+          )
+        ).body,
+      ) as { items: unknown[] };
+      if (listed.items.length !== 0)
+        wrong.push(`demoted admin still lists ${listed.items.length} orders of others`);
+
+      // Deleted users, customer and admin: every authenticated operation answers 401.
+      const doc = JSON.parse(
+        (await api.request({ method: 'GET', path: '/openapi.json' })).body,
+      ) as {
+        paths: Record<string, Record<string, { security?: unknown[] }>>;
+      };
+      const secured = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops)
+          .filter(([, op]) => (op.security?.length ?? 0) > 0)
+          .map(([method]) => ({ method: method.toUpperCase(), path })),
+      );
+      for (const role of ['customer', 'admin'] as const) {
+        const gone = await create(role, 'deleted');
+        await expect(
+          `${role} before deletion`,
+          { method: 'GET', path: '/api/users/me', headers: bearer(gone.token) },
+          200,
+        );
+        await query(db.url, 'DELETE FROM users WHERE id = $1', [gone.id]);
+        for (const op of secured) {
+          const path = op.path.replace(
+            /\{[^}]+\}/g,
+            op.path.startsWith('/api/products') ? product.id : order.id,
+          );
+          await expect(
+            `deleted ${role}`,
+            {
+              method: op.method as RequestSpec['method'],
+              path,
+              headers: bearer(gone.token),
+              ...(['POST', 'PATCH', 'PUT'].includes(op.method) ? { body: {} } : {}),
+            },
+            401,
+          );
+        }
+      }
+
+      // Tokens signed with the real secret but not shaped as the API issues them.
+      const forged = Object.entries(forgedTokens(t.admin, jwtSecret)).filter(([what]) =>
+        /iss|aud|iat|typ|lifetime/.test(what),
+      );
+      for (const [what, token] of forged)
+        await expect(
+          `forged (${what})`,
+          { method: 'GET', path: '/api/users/me', headers: bearer(token) },
+          401,
+        );
+
+      authority.trials = adminOps.length * 2 + secured.length * 2 + forged.length;
+      authority.requests = requests;
+      authority.errors = wrong.length;
+      authority.note(
+        `an admin made through the API, then demoted with UPDATE users: ${adminOps.map(([w]) => w).join(', ')} answer 403/404 on the next request, with the same token`,
+      );
+      authority.note(
+        `a customer and an admin deleted with DELETE FROM users: all ${secured.length} authenticated operations of /openapi.json answer 401 with their tokens`,
+      );
+      authority.note(
+        `${forged.length} tokens signed with the real secret but without iss, aud or iat, with another iss, typ or none, or a ten-year lifetime: all 401 (${forged.map(([w]) => w).join(', ')})`,
+      );
+      assert.deepEqual(wrong, [], 'authority follows the database');
     } finally {
       await api.stop();
     }

@@ -1,6 +1,7 @@
 /**
  * The pod sequence on one machine: database-migration, then database-load, then the API, each
  * only after the previous one exited 0. Without DATABASE_URL all three use embedded PGlite in .data/.
+ * ENVIRONMENT defaults to development here, as in `npm run token`; nowhere else.
  *
  * One start is one trace, as in a pod: a fresh POD_UID per start gives all three programs the same
  * derived trace, with database-migration recording its "pod start" root span. A TRACEPARENT given
@@ -10,9 +11,12 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { nodeArgs, programs, repoRoot } from '@order-food/platform/testing/run-program';
 
+// A development run unless told otherwise: the API may then sign with the fixed development
+// secret, and listens on 127.0.0.1 only (HOST overrides).
+const base = { ...process.env, ENVIRONMENT: process.env.ENVIRONMENT ?? 'development' };
 const env = process.env.TRACEPARENT
-  ? { ...process.env }
-  : { ...process.env, POD_UID: process.env.POD_UID ?? randomUUID() };
+  ? base
+  : { ...base, POD_UID: process.env.POD_UID ?? randomUUID() };
 
 function run(name: keyof typeof programs): Promise<number> {
   return new Promise((resolve) => {

@@ -29,6 +29,9 @@ export const orderItemsSql = `SELECT order_id, product_id, quantity, unit_price_
 export const productColumns =
   'id, sku, name, description, category, price_cents, available, created_at, updated_at';
 
+/** The caller's current role, read on every authenticated request: currentRole. */
+export const currentRoleSql = 'SELECT role FROM users WHERE id = $1';
+
 /** The first page of the menu: listProducts with no filter ($1 limit+1). */
 export const listProductsSql = `SELECT ${productColumns} FROM products ORDER BY name, id LIMIT $1`;
 
@@ -84,15 +87,17 @@ async function main(): Promise<void> {
     },
   });
 
-  // The API's verifier options (order-food/src/token.ts).
+  // The API's verifier options and lifetime cap (order-food/src/token.ts).
   const verify = createVerifier({
     key: secret,
     algorithms: ['HS256'],
     allowedIss: 'order-food',
     allowedAud: 'order-food',
-    requiredClaims: ['sub', 'exp'],
+    requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud'],
+    checkTyp: 'jwt',
     cache: 1000,
   });
+  const ttlSeconds = Number(env.JWT_TTL_SECONDS ?? 86_400);
 
   const app = Fastify({ logger: false });
 
@@ -102,10 +107,15 @@ async function main(): Promise<void> {
     const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     let userId: string;
     try {
-      userId = (verify(match?.[1] ?? '') as { sub: string }).sub;
+      const claims = verify(match?.[1] ?? '') as { sub: string; iat: number; exp: number };
+      if (claims.exp - claims.iat > ttlSeconds) throw new Error('lifetime');
+      userId = claims.sub;
     } catch {
       return reply.code(401).send({ title: 'Unauthorized' });
     }
+    // The caller's existence from the database, as the API's authenticate hook reads it.
+    const caller = await pool.query<{ role: string }>(currentRoleSql, [userId]);
+    if (caller.rows.length === 0) return reply.code(401).send({ title: 'Unauthorized' });
     const limit = limitOf(request.query);
     const { rows } = await pool.query<OrderRow>(listOrdersSql, [userId, limit + 1]);
     const page = rows.slice(0, limit);

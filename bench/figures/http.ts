@@ -125,7 +125,7 @@ export function ordersRead(ctx: BenchContext): Promise<GroupResult> {
         path: '/api/orders?limit=20',
         headers: { authorization: `Bearer ${data.token}` },
       },
-      description: `GET /api/orders?limit=20 as one customer (${data.customerOrders} orders) with a bearer token. API with the chart's production defaults (ENVIRONMENT=production, LOG_LEVEL=info, 10 % parent-based trace sampling exported over OTLP/HTTP protobuf to a local sink, metrics on) vs the bare Fastify + pg server in bench/baseline (same fast-jwt verifier options, same two SQL statements).`,
+      description: `GET /api/orders?limit=20 as one customer (${data.customerOrders} orders) with a bearer token. API with the chart's production defaults (ENVIRONMENT=production, LOG_LEVEL=info, 10 % parent-based trace sampling exported over OTLP/HTTP protobuf to a local sink, metrics on) vs the bare Fastify + pg server in bench/baseline (same fast-jwt verifier options, same three SQL statements: the caller's role, the page, its lines).`,
     }),
   );
 }

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectory } from '@order-food/platform/directories';
+import { OperationalError } from '@order-food/platform/errors';
 import { dataFiles, type OrderStatus } from './dataset.js';
 
 export interface GenerateOptions {
@@ -81,7 +82,13 @@ async function close(stream: WriteStream): Promise<void> {
 export async function generateDataSet(options: GenerateOptions): Promise<GenerateResult> {
   const rnd = random(options.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
-  await mkdir(options.out, { recursive: true });
+  try {
+    makeDirectory(options.out);
+  } catch (err) {
+    throw new OperationalError(
+      `generate --out ${options.out}: the directory cannot be made: ${(err as Error).message}`,
+    );
+  }
 
   const skus: string[] = [];
   const products = createWriteStream(join(options.out, dataFiles.products));

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OperationalError, UsageError } from '@order-food/platform/errors';
 import { checksum } from './checksum.js';
-import { hasCode, splitStatements } from './sql-statements.js';
+import { hasCode, locatedStatements, withoutLeadingComments } from './sql-statements.js';
 
 /** NNNN_name.sql: the number is the version, applied in ascending order. */
 export const fileNamePattern = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
@@ -31,18 +31,28 @@ const createIndex = new RegExp(
   'i',
 );
 
-function withoutLeadingComments(statement: string): string {
-  let s = statement.trimStart();
-  for (;;) {
-    if (s.startsWith('--')) {
-      const eol = s.indexOf('\n');
-      s = eol === -1 ? '' : s.slice(eol + 1).trimStart();
-    } else if (s.startsWith('/*')) {
-      const end = s.indexOf('*/');
-      s = end === -1 ? '' : s.slice(end + 2).trimStart();
-    } else {
-      return s;
-    }
+/** Statements that end the current transaction (ROLLBACK TO SAVEPOINT stays inside it). */
+const transactionEnd = /^(COMMIT|END|ROLLBACK|ABORT)\b(?!\s+TO\b)/i;
+
+/**
+ * The file's text: UTF-8 without NUL bytes, which PostgreSQL refuses with a message that names
+ * neither the file nor the cause ("invalid message format").
+ */
+function textOf(fileName: string, bytes: Buffer): string {
+  const nul = bytes.indexOf(0);
+  const lineOf = (offset: number) =>
+    bytes.subarray(0, offset).toString('latin1').split('\n').length;
+  if (nul !== -1)
+    throw new OperationalError(
+      `${fileName}:${lineOf(nul)}: contains a NUL byte, which SQL text cannot hold; is it binary or UTF-16? Save it as UTF-8 text`,
+    );
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const valid = Buffer.from(bytes.toString('utf8').split('\uFFFD')[0]!, 'utf8').length;
+    throw new OperationalError(
+      `${fileName}:${lineOf(valid)}: is not valid UTF-8; save it as UTF-8 text`,
+    );
   }
 }
 
@@ -74,13 +84,20 @@ export function parseMigration(fileName: string, path: string, bytes: Buffer): M
   const version = Number(match[1]);
   if (!Number.isSafeInteger(version) || version < 1 || version > 2_147_483_647)
     throw new OperationalError(`${fileName}: the version must be between 1 and 2147483647`);
-  const sql = bytes.toString('utf8');
+  const sql = textOf(fileName, bytes);
   if (!hasCode(sql)) throw new OperationalError(`${fileName} has no SQL statements`);
   const { transactional } = headerDirectives(sql, fileName);
-  const statements = splitStatements(sql);
+  const located = locatedStatements(sql);
+  const statements = located.map((s) => s.text);
   const indexes: string[] = [];
-  for (const statement of statements) {
-    const m = createIndex.exec(withoutLeadingComments(statement));
+  for (const { text, line } of located) {
+    const code = withoutLeadingComments(text);
+    const control = transactionEnd.exec(code);
+    if (control && transactional)
+      throw new OperationalError(
+        `${fileName}:${line}: ${control[1]!.toUpperCase()} would end the transaction the runner wraps this file in, and the rest would run outside it; remove it (the runner commits), or put "${noTransactionDirective}" first to run the statements one by one`,
+      );
+    const m = createIndex.exec(code);
     if (!m) continue;
     if (m[1]) indexes.push(m[1]);
     else if (!transactional)
@@ -118,7 +135,17 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   const files: MigrationFile[] = [];
   for (const fileName of entries.filter((e) => e.endsWith('.sql')).sort()) {
     const path = join(dir, fileName);
-    files.push(parseMigration(fileName, path, await readFile(path)));
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      // Node's EISDIR names no path; its other errors do.
+      if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+      throw new OperationalError(
+        `${path} is a directory, not a migration file; rename or remove it`,
+      );
+    }
+    files.push(parseMigration(fileName, path, bytes));
   }
   files.sort((a, b) => a.version - b.version);
   for (let i = 1; i < files.length; i++) {

@@ -57,7 +57,11 @@ export function assertConsistent(
 ): void {
   const problems: string[] = [];
   for (const e of entries) {
-    if (e.state === 'changed') {
+    if (e.state === 'changed' && e.history!.name !== e.file!.name) {
+      problems.push(
+        `${e.file!.fileName} reuses version ${e.version}, which was applied as ${fileNameOf(e.version, e.history!.name)} on ${e.history!.appliedAt.toISOString()}; give the new file the next free version (npm run migrate -- create NAME)`,
+      );
+    } else if (e.state === 'changed') {
       problems.push(
         `${e.file!.fileName} was changed after it was applied on ${e.history!.appliedAt.toISOString()} (checksum recorded ${e.history!.checksum.slice(0, 12)}…, file now ${e.file!.checksum.slice(0, 12)}…)`,
       );

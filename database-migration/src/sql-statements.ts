@@ -5,13 +5,27 @@
  * refused.
  */
 export function splitStatements(script: string): string[] {
-  const statements: string[] = [];
+  return locatedStatements(script).map((s) => s.text);
+}
+
+export interface LocatedStatement {
+  readonly text: string;
+  /** 1-based line of the statement's first character of code (after comments). */
+  readonly line: number;
+}
+
+/** splitStatements, with the line each statement's code starts on, for messages. */
+export function locatedStatements(script: string): LocatedStatement[] {
+  const statements: LocatedStatement[] = [];
   let start = 0;
   let i = 0;
   const n = script.length;
   const push = (end: number) => {
-    const text = script.slice(start, end).trim();
-    if (hasCode(text)) statements.push(text);
+    const raw = script.slice(start, end);
+    const text = raw.trim();
+    if (!hasCode(text)) return;
+    const codeAt = start + raw.length - withoutLeadingComments(raw).length;
+    statements.push({ text, line: lineAt(script, codeAt) });
   };
   while (i < n) {
     const c = script[i]!;
@@ -44,6 +58,28 @@ export function splitStatements(script: string): string[] {
   }
   push(n);
   return statements;
+}
+
+function lineAt(script: string, offset: number): number {
+  let line = 1;
+  for (let i = script.indexOf('\n'); i !== -1 && i < offset; i = script.indexOf('\n', i + 1))
+    line++;
+  return line;
+}
+
+/** The statement without the whitespace and comments before its code. */
+export function withoutLeadingComments(statement: string): string {
+  let s = statement.trimStart();
+  for (;;) {
+    if (s.startsWith('--')) {
+      const eol = s.indexOf('\n');
+      s = eol === -1 ? '' : s.slice(eol + 1).trimStart();
+    } else if (s.startsWith('/*')) {
+      s = s.slice(skipBlockComment(s, 0)).trimStart();
+    } else {
+      return s;
+    }
+  }
 }
 
 function skipBlockComment(script: string, from: number): number {

@@ -67,3 +67,54 @@ test('malformed names and versions are refused, naming the file', () => {
     /0001_blank\.sql has no SQL statements/,
   );
 });
+
+test('COMMIT or ROLLBACK in a transactional file is refused, naming file and line', () => {
+  const parse = (sql: string, name = '0007_x.sql') =>
+    parseMigration(name, `/m/${name}`, Buffer.from(sql));
+  const refused: [string, string, number][] = [
+    ['CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n', 'COMMIT', 2],
+    ['CREATE TABLE a (id int);\n\n-- undo\n  rollback;\n', 'ROLLBACK', 4],
+    ['SELECT 1;\nEND;\n', 'END', 2],
+    ['SELECT 1; /* x */ Abort work;\n', 'ABORT', 1],
+    ['COMMIT AND CHAIN;\n', 'COMMIT', 1],
+  ];
+  for (const [sql, keyword, line] of refused)
+    assert.throws(
+      () => parse(sql),
+      new RegExp(`^OperationalError: 0007_x\\.sql:${line}: ${keyword} would end the transaction`),
+      sql,
+    );
+  // Inside strings, comments, quoted identifiers and function bodies it is not a statement;
+  // a savepoint rollback stays inside the transaction; a no-transaction file may commit.
+  for (const sql of [
+    "INSERT INTO t VALUES ('COMMIT;');\n-- ROLLBACK;\n/* COMMIT; */ SELECT 1;\n",
+    'CREATE TABLE "commit" (id int);\n',
+    'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\n',
+    'SAVEPOINT s;\nSELECT 1;\nROLLBACK TO SAVEPOINT s;\n',
+    'ROLLBACK TO s;\n',
+  ])
+    assert.doesNotThrow(() => parse(sql), sql);
+  assert.equal(parse('-- migrate:no-transaction\nSELECT 1;\nCOMMIT;\n').transactional, false);
+});
+
+test('NUL bytes and text that is not UTF-8 are refused, naming file and line', () => {
+  assert.throws(
+    () =>
+      parseMigration('0008_nul.sql', '/m/0008_nul.sql', Buffer.from('SELECT 1;\nSELECT 2\0;\n')),
+    /^OperationalError: 0008_nul\.sql:2: contains a NUL byte/,
+  );
+  const utf16 = Buffer.from('\uFEFFSELECT 1;\n', 'utf16le');
+  assert.throws(
+    () => parseMigration('0009_utf16.sql', '/m/0009_utf16.sql', utf16),
+    /^OperationalError: 0009_utf16\.sql:1: contains a NUL byte/,
+  );
+  assert.throws(
+    () =>
+      parseMigration(
+        '0010_latin1.sql',
+        '/m/0010_latin1.sql',
+        Buffer.concat([Buffer.from('SELECT 1;\n-- caf'), Buffer.from([0xe9]), Buffer.from('\n')]),
+      ),
+    /^OperationalError: 0010_latin1\.sql:2: is not valid UTF-8/,
+  );
+});

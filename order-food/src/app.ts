@@ -104,7 +104,11 @@ export const app = fp<AppOptions>(
     });
 
     await fastify.register(errors);
-    await fastify.register(auth, { secret: config.jwt.secret, ttlSeconds: config.jwt.ttlSeconds });
+    await fastify.register(auth, {
+      db,
+      secret: config.jwt.secret,
+      ttlSeconds: config.jwt.ttlSeconds,
+    });
     await fastify.register(openapi, { version: config.serviceVersion });
     await fastify.register(health, {
       db,

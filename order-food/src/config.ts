@@ -57,20 +57,24 @@ export interface ApiConfig extends CommonConfig {
 
 export function parseApiConfig(env: Env = process.env): ApiConfig {
   const common = parseCommonConfig(env);
-  const production = common.environment !== 'development';
+  // Fail closed: only the exact word development (which `npm start` sets) allows the public
+  // development secret; unset, "kubernetes", "compose" or a typo are treated as production.
+  const development = env.ENVIRONMENT === 'development';
   const given = envSecret(env, 'JWT_SECRET');
-  if (given === undefined && production) {
+  if (given === undefined && !development) {
     throw new ConfigError(
-      `JWT_SECRET (or JWT_SECRET_FILE) is required when ENVIRONMENT=${common.environment}; set a random secret of at least 32 characters`,
+      `JWT_SECRET (or JWT_SECRET_FILE) is required when ENVIRONMENT is ${common.environment === undefined ? 'unset' : `"${common.environment}"`} (only ENVIRONMENT=development may use the development secret); set a random secret of at least 32 characters`,
     );
   }
-  if (given !== undefined && given.length < 32 && production) {
+  if (given !== undefined && given.length < 32 && !development) {
     throw new ConfigError('JWT_SECRET must be at least 32 characters long');
   }
   return Object.freeze({
     ...common,
     port: envInt(env, 'PORT', 8080, { min: 0, max: 65_535 }),
-    host: envString(env, 'HOST', '0.0.0.0'),
+    // A development API signs with a public secret: reachable from this machine only, unless
+    // HOST says otherwise.
+    host: envString(env, 'HOST', development ? '127.0.0.1' : '0.0.0.0'),
     jwt: Object.freeze({
       secret: given ?? developmentJwtSecret,
       isDevelopmentSecret: given === undefined,

@@ -31,9 +31,10 @@ const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 const usage = `usage: order-food [--help]
 
 Serves the order-food REST API (GET /health, /ready, /metrics, /api/*, /openapi.json, /docs).
-Configured by the environment: PORT (8080), HOST (0.0.0.0), DATABASE_URL (unset: embedded PGlite),
-JWT_SECRET, LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT and
-the standard OTEL_* variables; see docs/DEPLOYMENT.md.
+Configured by the environment: PORT (8080), HOST (0.0.0.0; 127.0.0.1 in development),
+DATABASE_URL (unset: embedded PGlite), JWT_SECRET (required unless ENVIRONMENT=development),
+LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT and the standard
+OTEL_* variables; see docs/DEPLOYMENT.md.
 `;
 
 async function main(): Promise<number> {

@@ -16,7 +16,11 @@ export interface TokenService {
   verify(token: string): Principal;
 }
 
-/** HS256 bearer tokens carrying the user's id (sub) and role. */
+/**
+ * HS256 bearer tokens carrying the user's id (sub) and role. Only tokens shaped like the ones this
+ * service signs are accepted: typ JWT, our issuer and audience, and a lifetime (exp - iat) no longer
+ * than ttlSeconds, so a leaked secret cannot mint tokens that outlive a rotation by years.
+ */
 export function createTokenService(secret: string, ttlSeconds: number): TokenService {
   const signer = createSigner({
     key: secret,
@@ -30,13 +34,25 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
     algorithms: ['HS256'],
     allowedIss: issuer,
     allowedAud: audience,
-    requiredClaims: ['sub', 'exp'],
+    requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud'],
+    checkTyp: 'jwt',
     cache: 1000,
   });
   return {
     sign: (p) => signer({ sub: p.userId, role: p.role }),
     verify(token) {
-      const claims = verifier(token) as { sub?: unknown; role?: unknown };
+      const claims = verifier(token) as {
+        sub?: unknown;
+        role?: unknown;
+        iat?: unknown;
+        exp?: unknown;
+      };
+      if (
+        typeof claims.iat !== 'number' ||
+        typeof claims.exp !== 'number' ||
+        claims.exp - claims.iat > ttlSeconds
+      )
+        throw new Error('token lifetime is longer than this service issues');
       if (typeof claims.sub !== 'string' || !uuid.test(claims.sub))
         throw new Error('token subject is not a user id');
       if (claims.role !== 'customer' && claims.role !== 'admin')

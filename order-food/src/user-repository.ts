@@ -27,6 +27,12 @@ export async function getUser(db: Queryable, id: string): Promise<UserT | undefi
   return rows[0] ? toUser(rows[0]) : undefined;
 }
 
+/** The user's role now, or undefined when the user no longer exists: read on every request. */
+export async function currentRole(db: Queryable, id: string): Promise<RoleT | undefined> {
+  const { rows } = await db.query<{ role: RoleT }>('SELECT role FROM users WHERE id = $1', [id]);
+  return rows[0]?.role;
+}
+
 export async function findUserByEmail(db: Queryable, email: string): Promise<UserT | undefined> {
   const { rows } = await db.query<UserRow>(`SELECT ${columns} FROM users WHERE email = $1`, [
     email.trim().toLowerCase(),

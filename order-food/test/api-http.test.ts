@@ -234,7 +234,7 @@ describe('schema version', () => {
     try {
       const r = await call(app.server, 'GET', '/ready');
       assertProblem(r, 503);
-      assert.match(r.body.detail, /schema version is 1, this build needs 2/);
+      assert.equal(r.body.detail, 'database schema is older than this build needs');
     } finally {
       await sql(tdb, 'UPDATE schema_migrations SET success = true WHERE version >= 2');
     }
@@ -268,7 +268,9 @@ describe('without a database', () => {
       assert.equal((await call(server, 'GET', '/health')).status, 200);
       const ready = await call(server, 'GET', '/ready');
       assertProblem(ready, 503);
-      assert.match(ready.body.detail, /database not reachable/);
+      // The class of the reason only: the address and the error stay in the log.
+      assert.equal(ready.body.detail, 'database not reachable');
+      assert.doesNotMatch(ready.text, /ECONNREFUSED|127\.0\.0\.1|:1\b/);
       const token = server.tokens.sign({ userId: fixtures.alice, role: 'customer' });
       for (const [method, path] of [
         ['GET', '/api/products'],

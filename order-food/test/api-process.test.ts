@@ -40,7 +40,14 @@ interface Api {
 async function startApi(env: Record<string, string> = {}): Promise<Api> {
   const port = await freePort();
   const child = startProgram('order-food', [], {
-    env: { DATABASE_URL: tdb.url, PORT: String(port), HOST: '127.0.0.1', READY_CACHE: '0', ...env },
+    env: {
+      DATABASE_URL: tdb.url,
+      ENVIRONMENT: 'development',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      READY_CACHE: '0',
+      ...env,
+    },
   });
   let out = '';
   let err = '';
@@ -82,7 +89,7 @@ const waitReady = (api: Api) =>
 
 async function tokenFor(email: string): Promise<string> {
   const r = await runProgram('order-food/src/token-cli.ts', ['--email', email], {
-    env: { DATABASE_URL: tdb.url },
+    env: { DATABASE_URL: tdb.url, ENVIRONMENT: 'development' },
   });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
@@ -97,13 +104,13 @@ describe('token CLI', () => {
       'order-food/src/token-cli.ts',
       ['--email', 'nobody@example.com'],
       {
-        env: { DATABASE_URL: tdb.url },
+        env: { DATABASE_URL: tdb.url, ENVIRONMENT: 'development' },
       },
     );
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /nobody@example\.com/);
     const usage = await runProgram('order-food/src/token-cli.ts', [], {
-      env: { DATABASE_URL: tdb.url },
+      env: { DATABASE_URL: tdb.url, ENVIRONMENT: 'development' },
     });
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--email/);
@@ -229,17 +236,28 @@ describe('the API process', () => {
     }
   });
 
-  test('production without JWT_SECRET exits 2 naming the variable', async () => {
-    const r = await runProgram('order-food', [], {
-      env: {
-        DATABASE_URL: tdb.url,
-        ENVIRONMENT: 'production',
-        JWT_SECRET: undefined,
-        JWT_SECRET_FILE: undefined,
-      },
-    });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /JWT_SECRET/);
+  test('without JWT_SECRET only ENVIRONMENT=development starts: anything else exits 2 naming it', async () => {
+    const environments = [undefined, 'production', 'kubernetes', 'compose', 'Development', ''];
+    const results = await Promise.all(
+      environments.map((environment) =>
+        runProgram('order-food', [], {
+          env: {
+            DATABASE_URL: tdb.url,
+            ENVIRONMENT: environment,
+            JWT_SECRET: undefined,
+            JWT_SECRET_FILE: undefined,
+          },
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    for (const [i, r] of results.entries()) {
+      const explain = `ENVIRONMENT=${environments[i]}: exit ${r.code}\n${r.stderr}`;
+      assert.equal(r.code, 2, explain);
+      const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+      assert.equal(lines.length, 1, explain);
+      assert.match(lines[0]!, /^order-food: error: JWT_SECRET \(or JWT_SECRET_FILE\) is required/);
+    }
   });
 });
 

@@ -40,7 +40,7 @@ test('a token for a user that no longer exists reads no record and places no ord
     role: 'customer',
   });
   const headers = { authorization: `Bearer ${ghost}` };
-  assertProblem(await call(app.server, 'GET', '/api/users/me', { headers }), 404);
+  assertProblem(await call(app.server, 'GET', '/api/users/me', { headers }), 401);
   assertProblem(
     await call(app.server, 'POST', '/api/orders', {
       headers,

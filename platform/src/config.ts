@@ -173,7 +173,8 @@ export interface CommonConfig {
   /** How long to wait for the database to answer at start. */
   readonly dbWaitTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly environment: string;
+  /** ENVIRONMENT as given; unset is production-like for every decision that depends on it. */
+  readonly environment: string | undefined;
   readonly serviceVersion: string;
   /** Who runs this: the pod name in Kubernetes, else the host name. */
   readonly instance: string;
@@ -188,7 +189,7 @@ export function parseCommonConfig(env: Env = process.env): CommonConfig {
     database: Object.freeze(parseDatabaseTarget(env)),
     dbWaitTimeoutMs: envSeconds(env, 'DB_WAIT_TIMEOUT', 60, { min: 0, max: 3600 }),
     logLevel: envEnum(env, 'LOG_LEVEL', logLevels, 'info'),
-    environment: envString(env, 'ENVIRONMENT', 'development'),
+    environment: envString(env, 'ENVIRONMENT'),
     serviceVersion: envString(env, 'SERVICE_VERSION', '1.0.0'),
     instance: envString(env, 'POD_NAME') ?? envString(env, 'HOSTNAME') ?? hostname(),
   });

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   type Attributes,
@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
+import { lockDirectory, makeDirectory } from './directories.js';
 import { describeError, OperationalError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Mutex } from './mutex.js';
@@ -362,16 +363,23 @@ function createPostgres(
           lostWhileCheckedOut(e);
         };
         client.on('error', onError);
+        // A statement the server refused leaves the connection usable; any other failure (lost
+        // connection, client-side timeout) marks it broken, so release() discards it.
+        const checked = (text: string, params?: readonly unknown[]) =>
+          run(client, text, params).catch((e: unknown) => {
+            if (!(e instanceof pg.DatabaseError)) broken ??= e as Error;
+            throw e;
+          });
         resolve({
           raw: { kind: 'postgres', client },
           query: <T>(text: string, params?: readonly unknown[]) =>
             traced(spanTarget, text, onQuery, async () => {
-              const r = await run(client, text, params);
+              const r = await checked(text, params);
               return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
             }),
           exec: (sql: string) =>
             traced(spanTarget, sql, onQuery, async () => {
-              await run(client, sql);
+              await checked(sql);
             }),
           release(releaseErr?: Error | boolean) {
             client.removeListener('error', onError);
@@ -432,8 +440,14 @@ function createPostgres(
         client.release();
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        client.release(err instanceof Error ? err : true);
+        // An error of the caller's (a refused cancel, a 404) or a statement the server refused
+        // leaves a healthy connection once rolled back: it goes back to the pool. Only a
+        // connection that broke (release() knows) or cannot roll back is discarded.
+        const rollback = await client.query('ROLLBACK').then(
+          () => undefined,
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+        );
+        client.release(rollback);
         throw err;
       }
     },
@@ -519,18 +533,14 @@ async function listenPostgres(
 }
 
 /**
- * Makes PGlite's data directory when missing and checks that this process may read and write it;
- * Node's errors say why not (EACCES, ENOTDIR, EROFS), where PGlite's name only an errno number.
+ * Makes PGlite's data directory when missing, checks that this process may read and write it
+ * (Node's errors say why not: EACCES, ENOTDIR, EROFS, where PGlite's name only an errno number)
+ * and takes its lock file.
  */
-function usableDataDir(dir: string): void {
-  try {
-    // Succeeds on an existing directory; EEXIST means something else has the name.
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error('it is not a directory');
-    throw err;
-  }
+function openDataDir(dir: string, program: string): () => void {
+  makeDirectory(dir);
   accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  return lockDirectory(dir, program);
 }
 
 async function createPGlite(
@@ -539,13 +549,16 @@ async function createPGlite(
 ): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   let db: PGlite;
+  let unlock = () => {};
   try {
-    if (target.dataDir) usableDataDir(target.dataDir);
+    if (target.dataDir) unlock = openDataDir(target.dataDir, options.applicationName);
     db = await PGlite.create({
       ...(target.dataDir ? { dataDir: target.dataDir } : {}),
       parsers: { 20: (value: string) => Number(value) },
     });
   } catch (err) {
+    unlock();
+    if (err instanceof OperationalError) throw err;
     // PGlite throws its file system's errors as plain objects ({ name: 'ErrnoError', errno }):
     // name the directory, so the operator knows what to fix.
     throw new OperationalError(
@@ -622,7 +635,7 @@ async function createPGlite(
       return () => unlisten();
     },
     stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting }),
-    close: () => db.close(),
+    close: () => db.close().finally(unlock),
   };
 }
 

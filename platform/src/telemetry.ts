@@ -193,14 +193,35 @@ function buildSampler(name: string, arg: number, warnings: string[]): Sampler {
   }
 }
 
-function parseResourceAttributes(value: string | undefined): Record<string, string> {
+/**
+ * OTEL_RESOURCE_ATTRIBUTES as the specification reads it: comma-separated key=value pairs, percent-
+ * encoded; on any error the whole value is discarded, with a warning naming the variable. (The
+ * SDK's own parser is private to its env detector, which reads only process.env and drops a
+ * malformed value without a word.)
+ */
+export function parseResourceAttributes(
+  value: string | undefined,
+  warnings: string[],
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of (value ?? '').split(',')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0)
-      out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(
-        pair.slice(eq + 1).trim(),
-      );
+    if (pair.trim() === '') continue;
+    const parts = pair.split('=');
+    const key = parts[0]?.trim() ?? '';
+    let problem: string | undefined;
+    if (parts.length !== 2 || key === '')
+      problem = `"${pair}" is not key=value (',' and '=' must be percent-encoded)`;
+    else {
+      try {
+        out[decodeURIComponent(key)] = decodeURIComponent(parts[1]!.trim());
+      } catch {
+        problem = `"${pair}" is not valid percent-encoding`;
+      }
+    }
+    if (problem) {
+      warnings.push(`OTEL_RESOURCE_ATTRIBUTES: ${problem}; all of its attributes are ignored`);
+      return {};
+    }
   }
   return out;
 }
@@ -410,12 +431,13 @@ export async function startTelemetry(
     );
   }
   const attributes: Record<string, string> = {
-    ...parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES),
+    ...parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES, warnings),
     'service.name': settings.serviceName,
     'service.version': envString(env, 'SERVICE_VERSION', '1.0.0'),
-    'deployment.environment.name': envString(env, 'ENVIRONMENT', 'development'),
     'service.namespace': 'order-food',
   };
+  const environment = envString(env, 'ENVIRONMENT');
+  if (environment) attributes['deployment.environment.name'] = environment;
   const instance = envString(env, 'POD_NAME') ?? envString(env, 'HOSTNAME');
   if (instance) attributes['service.instance.id'] = instance;
   if (env.POD_UID) attributes['k8s.pod.uid'] = env.POD_UID;

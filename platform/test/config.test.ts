@@ -22,7 +22,7 @@ test('the common configuration has defaults and is frozen', () => {
     },
     dbWaitTimeoutMs: 60_000,
     logLevel: 'info',
-    environment: 'development',
+    environment: undefined,
     serviceVersion: '1.0.0',
     instance: 'host-1',
   });

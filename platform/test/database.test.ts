@@ -139,3 +139,66 @@ describe('the PostgreSQL adapter bounds every statement (DB_QUERY_TIMEOUT)', () 
     assert.equal(rows[0]?.ok, 1);
   });
 });
+
+describe('transaction() keeps healthy connections in the pool', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+
+  before(async () => {
+    testDb = await createTestDatabase('platform_tx');
+    if (testDb.kind !== 'postgres') return;
+    db = await createDatabase(parseDatabaseTarget({ DATABASE_URL: testDb.url }), {
+      logger: createLogger('test', 'silent'),
+      applicationName: 'platform-tx-test',
+      max: 2,
+      queryTimeoutMs: 300,
+    });
+  });
+
+  after(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  const backendPids = async (): Promise<number[]> => {
+    const held = await Promise.all([db.connect(), db.connect()]);
+    try {
+      const pids = await Promise.all(
+        held.map((c) => c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')),
+      );
+      return pids.map((r) => r.rows[0]!.pid).sort();
+    } finally {
+      for (const c of held) c.release();
+    }
+  };
+
+  test('errors of the caller and statements the server refuses discard no connection', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    const before = await backendPids();
+    for (let i = 0; i < 100; i++) {
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.query('SELECT 1');
+          throw new Error('refused by the caller');
+        }),
+        /refused by the caller/,
+      );
+      await assert.rejects(
+        db.transaction((tx) => tx.query('SELECT * FROM missing_table')),
+        (err: unknown) => err instanceof pg.DatabaseError && err.code === '42P01',
+      );
+    }
+    assert.deepEqual(await backendPids(), before);
+  });
+
+  test('a connection that broke inside a transaction is discarded', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    const before = await backendPids();
+    await assert.rejects(
+      db.transaction((tx) => tx.query('SELECT pg_sleep(5)')),
+      /Query read timeout/,
+    );
+    const after = await backendPids();
+    assert.equal(after.filter((pid) => before.includes(pid)).length, 1);
+  });
+});

@@ -5,13 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
 import { createLogger } from '../src/logger.js';
 import {
+  parseResourceAttributes,
   podStartIds,
   startTelemetry,
   startupContext,
   telemetrySettings,
 } from '../src/telemetry.js';
 import { OtlpReceiver } from '../testing/otlp-receiver.js';
-import { repoRoot } from '../testing/run-program.js';
+import { type ProgramName, repoRoot, runProgram } from '../testing/run-program.js';
 
 describe('settings from the environment', () => {
   test('JAEGER_ENDPOINT names Jaeger OTLP/HTTP endpoint; the OTEL_* variables win over it', () => {
@@ -57,6 +58,21 @@ describe('settings from the environment', () => {
     });
     assert.equal(explicit.tracesUrl, 'http://collector:4318/v1/traces');
     assert.deepEqual(explicit.notes, [], 'an explicit endpoint wins, and nothing is mapped');
+  });
+
+  test('OTEL_RESOURCE_ATTRIBUTES: percent-decoded pairs; a malformed value is dropped whole', () => {
+    const warnings: string[] = [];
+    assert.deepEqual(parseResourceAttributes('team=food%20court, region = eu ,', warnings), {
+      team: 'food court',
+      region: 'eu',
+    });
+    assert.deepEqual(warnings, []);
+    for (const bad of ['team=%ZZ', 'a=1,b=2=3', 'a=1,=2', 'novalue']) {
+      const w: string[] = [];
+      assert.deepEqual(parseResourceAttributes(bad, w), {}, bad);
+      assert.equal(w.length, 1, bad);
+      assert.match(w[0]!, /^OTEL_RESOURCE_ATTRIBUTES: .*all of its attributes are ignored$/);
+    }
   });
 
   test('malformed values become warnings and defaults, never an exception', () => {
@@ -313,6 +329,34 @@ describe('processes', () => {
       receiver.spans.some((s) => s.traceId === traceId && s.name === 'database-load run'),
       'the span arrived before the process exited',
     );
+  });
+
+  test('a malformed OTEL_RESOURCE_ATTRIBUTES: each real program warns naming it and runs', async () => {
+    const programs: ProgramName[] = ['database-migration', 'database-load', 'order-food'];
+    const results = await Promise.all(
+      programs.map((name) =>
+        runProgram(name, ['--help'], {
+          env: {
+            ...receiver.env(),
+            OTEL_SDK_DISABLED: 'false',
+            OTEL_RESOURCE_ATTRIBUTES: 'team=%ZZ',
+          },
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    for (const [i, name] of programs.entries()) {
+      const r = results[i]!;
+      const explain = `${name}: exit ${r.code}\n${r.stderr}`;
+      assert.equal(r.code, 0, explain);
+      assert.match(r.stdout, /usage/, explain);
+      const warnings = r.stderr.split('\n').filter((l) => l.includes('OTEL_RESOURCE_ATTRIBUTES'));
+      assert.equal(warnings.length, 1, explain);
+      const line = JSON.parse(warnings[0]!) as { level: string; msg: string };
+      assert.equal(line.level, 'warn');
+      assert.match(line.msg, /"team=%ZZ" is not valid percent-encoding/);
+      assert.doesNotMatch(r.stderr, /\bat .*:\d+:\d+|"stack"|URIError/, explain);
+    }
   });
 
   test('a legacy JAEGER_ENDPOINT: one info line naming both URLs, the program succeeds', async () => {

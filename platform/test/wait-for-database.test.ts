@@ -23,7 +23,13 @@ async function assertFailsAtOnce(url: string, expected: RegExp): Promise<void> {
   const results = await Promise.all(
     programNames.map((name) =>
       runProgram(name, [], {
-        env: { DATABASE_URL: url, DB_WAIT_TIMEOUT: '600', PORT: '0', HOST: '127.0.0.1' },
+        env: {
+          DATABASE_URL: url,
+          ENVIRONMENT: 'development',
+          DB_WAIT_TIMEOUT: '600',
+          PORT: '0',
+          HOST: '127.0.0.1',
+        },
         timeoutMs: 120_000,
       }),
     ),

@@ -43,6 +43,17 @@ export function forgedTokens(real: string, secret: string): Record<string, strin
     'alg none': `${b64url(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${b64url(JSON.stringify(admin))}.`,
     'alg none, signature kept': `${b64url(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${p}.${real.split('.')[2]}`,
     'HS512 header': signHs256(payload, secret, { alg: 'HS512', typ: 'JWT' }),
+    // Signed with the real secret, but not shaped like the tokens the API issues.
+    'no iss': signHs256({ ...payload, iss: undefined }, secret),
+    'no aud': signHs256({ ...payload, aud: undefined }, secret),
+    'another iss and aud': signHs256({ ...payload, iss: 'elsewhere', aud: 'elsewhere' }, secret),
+    'no iat': signHs256({ ...payload, iat: undefined }, secret),
+    'typ at+jwt': signHs256(payload, secret, { alg: 'HS256', typ: 'at+jwt' }),
+    'no typ': signHs256(payload, secret, { alg: 'HS256' }),
+    'lifetime of ten years': signHs256(
+      { ...payload, iat: now, exp: now + 10 * 365 * 86_400 },
+      secret,
+    ),
     truncated: real.slice(0, -5),
     'two parts': `${h}.${p}`,
     garbage: 'not-a-token',

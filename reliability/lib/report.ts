@@ -44,6 +44,8 @@ const order = [
   'menu-cache-flood',
   'pooler-replicas',
   'authorization',
+  'authority',
+  'pool-churn',
   'dependencies',
 ];
 

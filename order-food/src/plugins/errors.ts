@@ -12,6 +12,9 @@ const transientStates = new Map<string, string>([
   ['40P01', 'a concurrent change conflicted; retry the request'],
   ['53200', 'the database is out of memory'],
   ['53300', 'the database has no free connections'],
+  // undefined_table: every table this build queries is made by a migration, so this is a
+  // database that was never migrated (/ready says so too), not a request to fix.
+  ['42P01', 'the database is not ready for this service yet'],
 ]);
 
 interface ProblemBody {

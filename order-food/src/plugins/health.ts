@@ -18,6 +18,9 @@ export interface HealthOptions {
 
 interface Readiness {
   ready: boolean;
+  /** What anyone may read: the class of the reason, never addresses or error text. */
+  reason: string;
+  /** The reason in full, for the log only (it may name hosts, ports and errors). */
   detail: string;
   schemaVersion: number | null;
   checkedAt: number;
@@ -55,15 +58,17 @@ export default fp<HealthOptions>(
         if (version === null || version < options.minSchemaVersion) {
           return {
             ready: false,
+            reason: 'database schema is older than this build needs',
             detail: `database schema version is ${version ?? 'none'}, this build needs ${options.minSchemaVersion} or later; run database-migration`,
             schemaVersion: version,
             checkedAt,
           };
         }
-        return { ready: true, detail: 'ready', schemaVersion: version, checkedAt };
+        return { ready: true, reason: 'ready', detail: 'ready', schemaVersion: version, checkedAt };
       } catch (err) {
         return {
           ready: false,
+          reason: 'database not reachable',
           detail: `database not reachable: ${describeError(err)}`,
           schemaVersion: null,
           checkedAt,
@@ -74,6 +79,8 @@ export default fp<HealthOptions>(
     const readiness = (): Promise<Readiness> => {
       if (last && Date.now() - last.checkedAt < options.readyCacheMs) return Promise.resolve(last);
       inFlight ??= check().then((r) => {
+        // The full reason is logged once per change, not once per probe.
+        if (!r.ready && r.detail !== last?.detail) app.log.warn({ detail: r.detail }, 'not ready');
         last = r;
         inFlight = undefined;
         return r;
@@ -115,7 +122,7 @@ export default fp<HealthOptions>(
           });
         const r = await readiness();
         if (!r.ready)
-          return sendProblem(request, reply, 503, r.detail, {
+          return sendProblem(request, reply, 503, r.reason, {
             type: 'urn:order-food:problem:not-ready',
           });
         return { status: 'ready', schemaVersion: r.schemaVersion };
