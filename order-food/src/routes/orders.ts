@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { decodeOrderCursor } from '../cursor.js';
 import { claimKey, completeKey, releaseKey, requestHash } from '../idempotency.js';
 import type { Metrics } from '../metrics.js';
-import { changeStatus, getOrder, listOrders, placeOrder } from '../order-repository.js';
+import { changeStatus, getOrder, listOrders, mergeLines, placeOrder } from '../order-repository.js';
 import { callerOf } from '../plugins/auth.js';
 import { notFound } from '../problem.js';
 import {
@@ -20,6 +20,7 @@ import {
   type OrderT,
   Page,
   problems,
+  repeatedProductRule,
   Status,
   StatusChange,
 } from '../schemas.js';
@@ -62,6 +63,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
       schema: {
         operationId: 'placeOrder',
         summary: 'Place an order for the caller; prices come from the menu at order time',
+        description: repeatedProductRule,
         tags: ['orders'],
         security: bearer,
         headers: CreateHeaders,
@@ -77,13 +79,13 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const { items } = request.body;
+      const items = mergeLines(request.body.items);
       const key = request.headers['idempotency-key'];
       return tracer.startActiveSpan('order.place', async (span) => {
         try {
           span.setAttributes({
             'order.item_count': items.reduce((n, i) => n + i.quantity, 0),
-            'order.line_count': items.length,
+            'order.line_count': request.body.items.length,
             'order.idempotency_key': key !== undefined,
           });
           if (key === undefined) {
@@ -94,7 +96,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
           }
           const hash = requestHash(
             'POST /api/orders',
-            items.map((i) => [i.productId.toLowerCase(), i.quantity]),
+            items.map((i) => [i.productId, i.quantity]),
           );
           const claim = await claimKey(db, caller.userId, key, hash);
           if (claim.kind === 'replay') {
