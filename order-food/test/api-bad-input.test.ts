@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
@@ -274,15 +275,20 @@ describe('headers that must come once', () => {
     const order = JSON.stringify({
       items: [{ productId: fixtures.products.burger.id, quantity: 1 }],
     });
-    for (const headers of [
+    // Light-my-request sends an array as one header line per value.
+    const repeated: Record<string, string | string[]>[] = [
       { authorization: [app.auth.alice.authorization, app.auth.admin.authorization] },
       { ...app.auth.alice, 'idempotency-key': ['one', 'two'] },
       { ...app.auth.alice, 'idempotency-key': ['same', 'same'] },
-    ]) {
+    ];
+    for (const headers of repeated) {
       const r = await app.server.inject({
         method: 'POST',
         url: '/api/orders',
-        headers: { ...headers, 'content-type': 'application/json' },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+        } as unknown as OutgoingHttpHeaders,
         payload: order,
       });
       assert.equal(r.statusCode, 400, r.body);
@@ -294,7 +300,9 @@ describe('headers that must come once', () => {
     const read = await app.server.inject({
       method: 'GET',
       url: '/api/users/me',
-      headers: { authorization: [app.auth.alice.authorization, app.auth.bob.authorization] },
+      headers: {
+        authorization: [app.auth.alice.authorization, app.auth.bob.authorization],
+      } as unknown as OutgoingHttpHeaders,
     });
     assert.equal(read.statusCode, 400, read.body);
     // Over HTTP, with the names in two spellings: Node's parser would keep only the first.
