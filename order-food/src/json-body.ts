@@ -9,30 +9,31 @@ const suspect = /proto|constructor|\\u/;
 
 /**
  * The first key that could reach an object's prototype when the body is merged into another
- * object: __proto__ anywhere, or constructor holding prototype.
+ * object: __proto__ anywhere, or constructor holding prototype. Iterative, like the text walk:
+ * any depth JSON.parse accepts.
  */
-function poisonedKey(value: unknown, path: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = poisonedKey(value[i], `${path}/${i}`);
-      if (found) return found;
+function poisonedKey(root: unknown): string | undefined {
+  const pending: [unknown, string][] = [[root, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) pending.push([value[i], `${path}/${i}`]);
+      continue;
     }
-    return undefined;
-  }
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (key === '__proto__') return `a "__proto__" property at ${path || '/'}`;
-    const inner = record[key];
-    if (
-      key === 'constructor' &&
-      typeof inner === 'object' &&
-      inner !== null &&
-      Object.hasOwn(inner, 'prototype')
-    )
-      return `a "constructor.prototype" property at ${path || '/'}`;
-    const found = poisonedKey(inner, `${path}/${key}`);
-    if (found) return found;
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (key === '__proto__') return `a "__proto__" property at ${path || '/'}`;
+      const inner = record[key];
+      if (
+        key === 'constructor' &&
+        typeof inner === 'object' &&
+        inner !== null &&
+        Object.hasOwn(inner, 'prototype')
+      )
+        return `a "constructor.prototype" property at ${path || '/'}`;
+      pending.push([inner, `${path}/${key}`]);
+    }
   }
   return undefined;
 }
@@ -63,7 +64,7 @@ export function parseJsonBody(
     done(invalid(`the body is not valid JSON: ${(err as Error).message}`));
     return;
   }
-  const poisoned = suspect.test(text) ? poisonedKey(value, '') : undefined;
+  const poisoned = suspect.test(text) ? poisonedKey(value) : undefined;
   if (poisoned) {
     done(
       new HttpProblem(

@@ -356,6 +356,18 @@ describe('bodies that are not JSON objects', () => {
       assertNamed(r, named, /prototype-poisoning/);
       assert.doesNotMatch(r.body.detail, /not valid JSON/);
     }
+    // The checks walk without recursion: any depth JSON.parse takes is a 400, not a 500.
+    for (const payload of [
+      `${'['.repeat(10_000)}"\\u0041"${']'.repeat(10_000)}`,
+      `{"email":"d@example.com","name":"D","x":${'{"a":'.repeat(10_000)}"\\u0000"${'}'.repeat(10_000)}}`,
+    ])
+      assertProblem(
+        await call(app.server, 'POST', '/api/users', {
+          headers: { ...app.auth.admin, 'content-type': 'application/json' },
+          payload,
+        }),
+        400,
+      );
     const broken = await call(app.server, 'POST', '/api/users', {
       headers: { ...app.auth.admin, 'content-type': 'application/json' },
       payload: '{"email":',

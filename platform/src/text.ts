@@ -46,30 +46,39 @@ const escapePointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/',
 
 /**
  * Walks strings, object keys and arrays; other values are left alone. Only strings are tested,
- * so a request without text costs nothing but the walk.
+ * so a request without text costs little more than the walk. Iterative: a JSON body nested ten
+ * thousand levels deep is a 400 from the schema, not a stack overflow here.
  */
-export function findTextFault(value: unknown, path = ''): TextFault | undefined {
-  if (typeof value === 'string') {
-    const problem = textProblem(value);
-    return problem === undefined ? undefined : { path: path || '/', problem };
+export function findTextFault(root: unknown): TextFault | undefined {
+  if (typeof root === 'string') {
+    const problem = textProblem(root);
+    return problem === undefined ? undefined : { path: '/', problem };
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const fault = findTextFault(value[i], `${path}/${i}`);
-      if (fault) return fault;
+  if (typeof root !== 'object' || root === null) return undefined;
+  const pending: [unknown, string][] = [[root, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      const problem = textProblem(value);
+      if (problem !== undefined) return { path, problem };
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) {
+        const item: unknown = value[i];
+        if (typeof item === 'string' || (typeof item === 'object' && item !== null))
+          pending.push([item, `${path}/${i}`]);
+      }
+    } else if (typeof value === 'object' && value !== null) {
+      const keys = Object.keys(value);
+      for (let k = keys.length - 1; k >= 0; k--) {
+        const key = keys[k] as string;
+        const keyProblem = textProblem(key);
+        if (keyProblem !== undefined)
+          return { path: path || '/', problem: `has a property name that ${keyProblem}` };
+        const item = (value as Record<string, unknown>)[key];
+        if (typeof item === 'string' || (typeof item === 'object' && item !== null))
+          pending.push([item, `${path}/${escapePointer(key)}`]);
+      }
     }
-    return undefined;
-  }
-  for (const key in value) {
-    const keyProblem = textProblem(key);
-    if (keyProblem !== undefined)
-      return { path: path || '/', problem: `has a property name that ${keyProblem}` };
-    const fault = findTextFault(
-      (value as Record<string, unknown>)[key],
-      `${path}/${escapePointer(key)}`,
-    );
-    if (fault) return fault;
   }
   return undefined;
 }
