@@ -73,7 +73,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
             Order,
             'The order placed (or, for a repeated Idempotency-Key, the stored response)',
           ),
-          ...problems(400, 401, 409, 422),
+          ...problems(400, 401, 409, 413, 415, 422),
         },
       },
     },
@@ -238,7 +238,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
         body: StatusChange,
         response: {
           200: json(Order, 'The order with its new status'),
-          ...problems(400, 401, 403, 404, 409),
+          ...problems(400, 401, 403, 404, 409, 413, 415),
         },
       },
     },

@@ -145,7 +145,10 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
         tags: ['menu'],
         security: bearer,
         body: ProductCreate,
-        response: { 201: json(Product, 'The product created'), ...problems(400, 401, 403, 409) },
+        response: {
+          201: json(Product, 'The product created'),
+          ...problems(400, 401, 403, 409, 413, 415),
+        },
       },
     },
     async (request, reply) => {
@@ -168,7 +171,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
         body: ProductPatch,
         response: {
           200: json(Product, 'The product changed'),
-          ...problems(400, 401, 403, 404, 409),
+          ...problems(400, 401, 403, 404, 409, 413, 415),
         },
       },
     },
