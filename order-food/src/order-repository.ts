@@ -85,8 +85,8 @@ export function mergeLines(lines: readonly OrderLine[]): OrderLine[] {
     const line = merged[m] as OrderLine;
     if (line.quantity > maxQuantity) {
       const from = sources[m] as number[];
-      const message = `items ${from.join(', ')} name product ${line.productId}: ${line.quantity} in all, at most ${maxQuantity} per product`;
-      throw new HttpProblem(400, `body/items ${message}`, {
+      const message = `lines ${from.join(', ')} name product ${line.productId}: ${line.quantity} in all, at most ${maxQuantity} per product`;
+      throw new HttpProblem(400, `body/items: ${message}`, {
         type: 'validation',
         extensions: {
           errors: [{ in: 'body', path: `/items/${from[from.length - 1]}/quantity`, message }],

@@ -252,12 +252,12 @@ describe('orders naming a product twice', () => {
         ],
       },
     });
-    assertNamed(over, /items 0, 1 name product .*1001 in all, at most 1000/);
+    assertNamed(over, /^body\/items: lines 0, 1 name product .*1001 in all, at most 1000/);
     assert.deepEqual(over.body.errors, [
       {
         in: 'body',
         path: '/items/1/quantity',
-        message: `items 0, 1 name product ${burger.id}: 1001 in all, at most 1000 per product`,
+        message: `lines 0, 1 name product ${burger.id}: 1001 in all, at most 1000 per product`,
       },
     ]);
     assert.equal(await stored(), before);
