@@ -1,9 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { OperationalError } from '@order-food/platform/errors';
+import { checkTimestamp } from '@order-food/platform/iso-timestamp';
+import { textProblem } from '@order-food/platform/text';
 
 /**
  * A data set is a directory of three JSON Lines files, one record per line, read as streams so a
@@ -59,7 +61,6 @@ export type OrderStatus = (typeof orderStatuses)[number];
 
 export const skuPattern = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
 const emailPattern = /^[^\s@]+@[^\s@]+$/;
-const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const maxInt32 = 2_147_483_647;
 
 /** A data set that cannot be loaded: names the file, the record and the field. */
@@ -108,6 +109,8 @@ class Fields {
       this.fail(field, 'is missing');
     }
     if (typeof v !== 'string') this.fail(field, `must be a string, got ${show(v)}`);
+    const problem = textProblem(v);
+    if (problem !== undefined) this.fail(field, problem);
     const min = opts.min ?? 1;
     if (v.length < min || v.length > opts.max)
       this.fail(
@@ -191,10 +194,9 @@ export function parseOrder(obj: Json, fail: Fail): OrderRecord {
   const createdRaw = f.string('created_at', { max: 40, optional: '' });
   let created_at: string | null = null;
   if (createdRaw !== '') {
-    const ms = Date.parse(createdRaw);
-    if (!isoTimestamp.test(createdRaw) || Number.isNaN(ms))
-      fail('created_at', `must be an ISO 8601 timestamp with a zone, got ${show(createdRaw)}`);
-    created_at = new Date(ms).toISOString();
+    const checked = checkTimestamp(createdRaw);
+    if ('problem' in checked) fail('created_at', `${checked.problem}, got ${show(createdRaw)}`);
+    created_at = new Date(checked.ms).toISOString();
   }
   const rawItems = obj.items;
   if (rawItems === undefined || rawItems === null) fail('items', 'is missing');
@@ -233,24 +235,60 @@ export interface ReadPosition {
   bytes: number;
 }
 
+/** The number of the first line of a file that is not UTF-8 (only read once decoding failed). */
+async function firstLineNotUtf8(path: string): Promise<number> {
+  let line = 1;
+  let carry = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path)) {
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+    let start = 0;
+    for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, start)) {
+      if (!isUtf8(data.subarray(start, i))) return line;
+      line++;
+      start = i + 1;
+    }
+    carry = Buffer.from(data.subarray(start));
+  }
+  return line;
+}
+
 /**
  * The lines of a file with their numbers, blank lines skipped, in batches (the complete lines of
  * each chunk read): one await per chunk, not per line. Every chunk also goes to hash. trim() also
- * drops the byte order mark some editors write before the first line.
+ * drops the byte order mark some editors write before the first line. Bytes that are not UTF-8
+ * stop the load naming their line: decoding them as U+FFFD would load other text than the file's.
  */
 async function* lineBatches(
   path: string,
   hash: Hash,
   position: ReadPosition,
 ): AsyncGenerator<{ numbers: number[]; texts: string[] }> {
-  const decoder = new StringDecoder('utf8');
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** The text of the next chunk (all that is left without one), undefined where it is not UTF-8. */
+  const decode = (chunk?: Buffer): string | undefined => {
+    try {
+      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true });
+    } catch {
+      return undefined;
+    }
+  };
+  const notUtf8 = async () =>
+    new DataSetError(
+      path,
+      await firstLineNotUtf8(path),
+      undefined,
+      undefined,
+      'is not valid UTF-8 text',
+    );
   let rest = '';
   let n = 0;
   position.bytes = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 32 * 1024 })) {
     hash.update(chunk as Buffer);
     position.bytes += (chunk as Buffer).length;
-    rest += decoder.write(chunk as Buffer);
+    const text = decode(chunk as Buffer);
+    if (text === undefined) throw await notUtf8();
+    rest += text;
     const numbers: number[] = [];
     const texts: string[] = [];
     let start = 0;
@@ -266,7 +304,9 @@ async function* lineBatches(
     rest = rest.slice(start);
     if (texts.length > 0) yield { numbers, texts };
   }
-  rest += decoder.end();
+  const last = decode();
+  if (last === undefined) throw await notUtf8();
+  rest += last;
   n++;
   if (rest.trim() !== '') yield { numbers: [n], texts: [rest.trim()] };
 }
@@ -530,6 +570,15 @@ export class DataSetReader {
           total += price * item.quantity;
           return { sku: item.sku, quantity: item.quantity, unit_price_cents: price };
         });
+        // Beyond 2^53 the sum is no longer exact: the stored total would not be the lines' sum.
+        if (total > Number.MAX_SAFE_INTEGER)
+          throw new DataSetError(
+            path,
+            line,
+            `order ${JSON.stringify(record.external_ref)}`,
+            'items',
+            `add up to more than ${Number.MAX_SAFE_INTEGER} cents`,
+          );
         this.counts.order_items += items.length;
         checked.push({ line, record, items, total_cents: total });
       }

@@ -155,6 +155,90 @@ const cases: { name: string; dir: () => string; message: RegExp }[] = [
       /orders\.jsonl line 9 \(order "SEED-ORDER-0002"\): field "external_ref" repeats the external_ref of line 2/,
   },
   {
+    name: 'U+0000 in a name',
+    dir: () => withLine('products.jsonl', 2, (t) => t.replace('"Marinara"', '"Mari\\u0000nara"')),
+    message:
+      /products\.jsonl line 2 \(sku "PIZZA-MARINARA"\): field "name" contains U\+0000 \(NUL\)/,
+  },
+  {
+    name: 'a lone surrogate in a name',
+    dir: () => withLine('users.jsonl', 3, (t) => t.replace('"Bob Nguyen"', '"Bob \\ud800"')),
+    message:
+      /users\.jsonl line 3 \(email "bob@example\.com"\): field "name" is not valid Unicode: a lone surrogate U\+D800/,
+  },
+  {
+    name: 'bytes that are not UTF-8',
+    dir: () => {
+      const dir = withLine('products.jsonl', 4, (t) =>
+        t.replace('"description": "', '"description": "\u0001'),
+      );
+      const path = join(dir, 'products.jsonl');
+      const bytes = readFileSync(path);
+      // The placeholder byte 0x01 becomes 0xFF, which no UTF-8 text holds.
+      bytes[bytes.indexOf(1)] = 0xff;
+      writeFileSync(path, bytes);
+      return dir;
+    },
+    message: /products\.jsonl line 4: is not valid UTF-8 text/,
+  },
+  ...[
+    ['2026-02-30T12:00:00Z', /names a day that does not exist \(2026-02-30\)/],
+    ['2025-02-29T12:00:00Z', /names a day that does not exist \(2025-02-29\)/],
+    ['2026-04-31T12:00:00+02:00', /names a day that does not exist/],
+    ['2026-01-05T24:00:00Z', /names a time of day that does not exist/],
+    ['0000-06-01T00:00:00Z', /is outside the years 0001 to 9999/],
+    ['9999-12-31T23:00:00-02:00', /is outside the years 0001 to 9999/],
+    ['2026-01-05T18:42:00+16:00', /has an offset beyond/],
+  ].map(([at, message]) => ({
+    name: `created_at ${at}`,
+    dir: () =>
+      withLine(
+        'orders.jsonl',
+        6,
+        jsonEdit((o) => {
+          o.created_at = at;
+        }),
+      ),
+    message: new RegExp(
+      `orders\\.jsonl line 6 \\(order "SEED-ORDER-0006"\\): field "created_at" ${(message as RegExp).source}`,
+    ),
+  })),
+  {
+    name: 'a price beyond PostgreSQL integer',
+    dir: () =>
+      withLine(
+        'products.jsonl',
+        1,
+        jsonEdit((o) => {
+          o.price_cents = 2_147_483_648;
+        }),
+      ),
+    message: /field "price_cents" must be at most 2147483647, got 2147483648/,
+  },
+  {
+    name: 'an order total beyond exact integers',
+    dir: () => {
+      const dir = withLine(
+        'products.jsonl',
+        1,
+        jsonEdit((o) => {
+          o.price_cents = 2_147_483_647;
+        }),
+      );
+      const path = join(dir, 'orders.jsonl');
+      const lines = readFileSync(path, 'utf8').split('\n');
+      const order = JSON.parse(lines[0]!) as { items: unknown[] };
+      order.items = Array.from({ length: 4200 }, () => ({
+        sku: 'PIZZA-MARGHERITA',
+        quantity: 1000,
+      }));
+      lines[0] = JSON.stringify(order);
+      writeFileSync(path, lines.join('\n'));
+      return dir;
+    },
+    message: /orders\.jsonl line 1 \(order "SEED-ORDER-0001"\): field "items" add up to more than/,
+  },
+  {
     name: 'a missing file',
     dir: () => {
       const dir = copyDataSet();

@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiConfig } from './config.js';
+import { parseJsonBody } from './json-body.js';
 import { Lifecycle } from './lifecycle.js';
 import type { MenuCacheOptions } from './menu-cache.js';
 import type { Metrics } from './metrics.js';
@@ -19,6 +20,8 @@ import { docs, openapi } from './plugins/docs.js';
 import errors, { sendProblem } from './plugins/errors.js';
 import health from './plugins/health.js';
 import { HttpProblem } from './problem.js';
+import { parseQueryString } from './query-string.js';
+import { repeatedHeader } from './request-headers.js';
 import orderRoutes from './routes/orders.js';
 import productRoutes from './routes/products.js';
 import userRoutes from './routes/users.js';
@@ -62,6 +65,10 @@ export const app = fp<AppOptions>(
     metrics.watchPool(() => db.stats());
 
     fastify.setValidatorCompiler(validatorCompiler);
+    // Bodies are JSON only: a JSON text sent as text/plain is a 415 naming the type, not a string
+    // that then fails the schema as "must be object".
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
     await fastify.register(tracing, { metrics });
 
     // The hooks every request passes take callbacks, not promises: one promise and a microtask
@@ -74,6 +81,11 @@ export const app = fp<AppOptions>(
             headers: { 'retry-after': '1' },
           }),
         );
+        return;
+      }
+      const repeated = repeatedHeader(request.raw.rawHeaders);
+      if (repeated !== undefined) {
+        done(new HttpProblem(400, `the ${repeated} header may be sent only once`));
         return;
       }
       done();
@@ -179,7 +191,11 @@ export function serverOptions(
     // Requests that arrive while closing get our own 503 problem (see the onRequest hook).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      maxParamLength: 200,
+      querystringParser: parseQueryString,
+    },
     // The router's own refusals (a malformed URL, a path parameter over maxParamLength) answer
     // problem+json like every other error.
     clientErrorHandler: answerClientError,

@@ -1,7 +1,7 @@
 import type { Queryable } from '@order-food/platform/database';
 import { encodeOrderCursor, type OrderPosition } from './cursor.js';
 import { conflict, HttpProblem, notFound, unauthorized } from './problem.js';
-import type { OrderStatus, OrderT } from './schemas.js';
+import { maxQuantity, type OrderStatus, type OrderT } from './schemas.js';
 
 interface OrderRow {
   id: string;
@@ -56,6 +56,45 @@ async function itemsOf(db: Queryable, orderIds: string[]): Promise<Map<string, I
 export interface OrderLine {
   productId: string;
   quantity: number;
+}
+
+/**
+ * The lines of an order with each product once: lines naming the same product (ids compared in
+ * lower case) become one line at the place of the first, quantities added. Two lines of 1000
+ * would otherwise pass the per-line limit twice. A merged quantity over the limit is a 400 naming
+ * the lines.
+ */
+export function mergeLines(lines: readonly OrderLine[]): OrderLine[] {
+  const merged: OrderLine[] = [];
+  const at = new Map<string, number>();
+  const sources: number[][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as OrderLine;
+    const productId = line.productId.toLowerCase();
+    const index = at.get(productId);
+    if (index === undefined) {
+      at.set(productId, merged.length);
+      merged.push({ productId, quantity: line.quantity });
+      sources.push([i]);
+    } else {
+      (merged[index] as OrderLine).quantity += line.quantity;
+      sources[index]?.push(i);
+    }
+  }
+  for (let m = 0; m < merged.length; m++) {
+    const line = merged[m] as OrderLine;
+    if (line.quantity > maxQuantity) {
+      const from = sources[m] as number[];
+      const message = `lines ${from.join(', ')} name product ${line.productId}: ${line.quantity} in all, at most ${maxQuantity} per product`;
+      throw new HttpProblem(400, `body/items: ${message}`, {
+        type: 'validation',
+        extensions: {
+          errors: [{ in: 'body', path: `/items/${from[from.length - 1]}/quantity`, message }],
+        },
+      });
+    }
+  }
+  return merged;
 }
 
 interface PlacedRow extends Partial<OrderRow> {

@@ -183,17 +183,23 @@ export const Order = Type.Object(
 );
 export type OrderT = Static<typeof Order>;
 
+/** The most of one product one order may hold (order_items enforces it too). */
+export const maxQuantity = 1000;
+
+/** What POST /api/orders does with a product named on several lines; the OpenAPI says it. */
+export const repeatedProductRule = `Lines naming the same product (its id in any letter case) are merged into one line, at the place of the first, with their quantities added; the merged quantity is held to the same limit of ${maxQuantity} (400 beyond it, naming the lines).`;
+
 export const OrderCreate = Type.Object(
   {
     items: Type.Array(
       Type.Object(
         {
           productId: Uuid,
-          quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+          quantity: Type.Integer({ minimum: 1, maximum: maxQuantity }),
         },
         { additionalProperties: false },
       ),
-      { minItems: 1, maxItems: 100 },
+      { minItems: 1, maxItems: 100, description: repeatedProductRule },
     ),
   },
   { additionalProperties: false },

@@ -81,6 +81,7 @@ describe('OpenAPI document', () => {
       if (['post', 'patch'].includes(method) && !path.endsWith('/cancel')) {
         const schema = op.requestBody.content['application/json'].schema;
         assert.equal(schema.additionalProperties, false, `${method} ${path} body is closed`);
+        assert.ok(op.responses['415'], `${method} ${path} documents 415 (JSON bodies only)`);
       }
     }
     await SwaggerParser.validate(structuredClone(r.body));

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { quantile } from './stats.js';
 
 export interface RequestSpec {
@@ -190,4 +191,52 @@ export function summarize(samples: readonly Sample[]): Summary {
     p99: quantile(durations, 0.99),
     max: durations.length ? durations.reduce((m, d) => (d > m ? d : m), 0) : Number.NaN,
   };
+}
+
+/**
+ * One request written byte for byte on its own connection (Connection: close), for what Node's
+ * client refuses to send: header values holding control characters or any byte sequence.
+ */
+export function rawRequest(
+  port: number,
+  head: string,
+  headerBytes: Buffer,
+  body: string,
+  timeoutMs = 15_000,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`no complete response within ${timeoutMs} ms`)),
+    );
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      if (status === 0 || end === -1) {
+        reject(new Error(`no HTTP response: ${JSON.stringify(text.slice(0, 100))}`));
+        return;
+      }
+      const headers: http.IncomingHttpHeaders = {};
+      for (const line of text.slice(0, end).split('\r\n').slice(1)) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status, headers, body: text.slice(end + 4) });
+    });
+    // write, not end: a server that refuses the request while its socket is half closed by the
+    // client may no longer be able to answer.
+    socket.write(
+      Buffer.concat([
+        Buffer.from(`${head}\r\n`, 'latin1'),
+        headerBytes,
+        Buffer.from(
+          `\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        ),
+      ]),
+    );
+  });
 }

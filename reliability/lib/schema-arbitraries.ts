@@ -303,3 +303,32 @@ function sameType(value: unknown, schema: Schema, resolve: Resolve): boolean {
       return false;
   }
 }
+
+/**
+ * A body the schema accepts with one of its strings replaced by text: where the text is valid,
+ * the body still carries a property no schema allows, so it is refused (and nothing is stored)
+ * either way; what refuses it tells whether the text was checked first.
+ */
+export function textInBody(
+  schema: Schema,
+  resolve: Resolve,
+  text: string,
+  refuseAnyway: boolean,
+): fc.Arbitrary<Mutation> {
+  return valid(schema, resolve).chain((base) => {
+    const spots = places(base, schema, resolve).filter(
+      (p) => typeOf(resolve(p.schema)) === 'string' && p.path.length > 0,
+    );
+    const finish = (body: unknown, where: string): Mutation => {
+      if (refuseAnyway && body && typeof body === 'object' && !Array.isArray(body))
+        (body as Record<string, unknown>).notInAnySchema = true;
+      return { body, what: `text at ${where}` };
+    };
+    if (spots.length === 0)
+      return fc.constant(finish(setAt(base, ['notInAnySchema'], text), 'notInAnySchema'));
+    return fc.nat({ max: spots.length - 1 }).map((i) => {
+      const spot = spots[i] as { path: Path; schema: Schema };
+      return finish(setAt(base, spot.path, text), spot.path.join('.'));
+    });
+  });
+}

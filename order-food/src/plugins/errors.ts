@@ -59,6 +59,13 @@ function requestSummary(request: FastifyRequest) {
   };
 }
 
+/** The body's type as sent, shortened: it is client text shown back to the client. */
+function mediaTypeDetail(request: FastifyRequest): string {
+  const sent = request.headers['content-type'];
+  const shown = sent === undefined ? 'none' : JSON.stringify(sent.slice(0, 100));
+  return `the body must be sent as application/json (Content-Type: ${shown})`;
+}
+
 function transientDetail(err: unknown): string | undefined {
   if (isConnectionError(err)) return 'the database is not reachable; retry shortly';
   const code = (err as { code?: unknown }).code;
@@ -101,9 +108,14 @@ export default fp(
       }
       const status = err.statusCode ?? 500;
       if (status >= 400 && status < 500) {
-        // Fastify's own client errors (bad JSON, body too large, poisoned prototype): safe text.
+        // Fastify's own client errors (body too large, unknown content type): safe text.
         request.log.info({ status, code: err.code }, 'request refused');
-        return sendProblem(request, reply, status, err.message);
+        return sendProblem(
+          request,
+          reply,
+          status,
+          err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? mediaTypeDetail(request) : err.message,
+        );
       }
       const transient = transientDetail(err);
       if (transient) {

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { decodeOrderCursor } from '../cursor.js';
 import { claimKey, completeKey, releaseKey, requestHash } from '../idempotency.js';
 import type { Metrics } from '../metrics.js';
-import { changeStatus, getOrder, listOrders, placeOrder } from '../order-repository.js';
+import { changeStatus, getOrder, listOrders, mergeLines, placeOrder } from '../order-repository.js';
 import { callerOf } from '../plugins/auth.js';
 import { notFound } from '../problem.js';
 import {
@@ -20,6 +20,7 @@ import {
   type OrderT,
   Page,
   problems,
+  repeatedProductRule,
   Status,
   StatusChange,
 } from '../schemas.js';
@@ -62,6 +63,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
       schema: {
         operationId: 'placeOrder',
         summary: 'Place an order for the caller; prices come from the menu at order time',
+        description: repeatedProductRule,
         tags: ['orders'],
         security: bearer,
         headers: CreateHeaders,
@@ -71,19 +73,19 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
             Order,
             'The order placed (or, for a repeated Idempotency-Key, the stored response)',
           ),
-          ...problems(400, 401, 409, 422),
+          ...problems(400, 401, 409, 413, 415, 422),
         },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const { items } = request.body;
+      const items = mergeLines(request.body.items);
       const key = request.headers['idempotency-key'];
       return tracer.startActiveSpan('order.place', async (span) => {
         try {
           span.setAttributes({
             'order.item_count': items.reduce((n, i) => n + i.quantity, 0),
-            'order.line_count': items.length,
+            'order.line_count': request.body.items.length,
             'order.idempotency_key': key !== undefined,
           });
           if (key === undefined) {
@@ -94,7 +96,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
           }
           const hash = requestHash(
             'POST /api/orders',
-            items.map((i) => [i.productId.toLowerCase(), i.quantity]),
+            items.map((i) => [i.productId, i.quantity]),
           );
           const claim = await claimKey(db, caller.userId, key, hash);
           if (claim.kind === 'replay') {
@@ -236,7 +238,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
         body: StatusChange,
         response: {
           200: json(Order, 'The order with its new status'),
-          ...problems(400, 401, 403, 404, 409),
+          ...problems(400, 401, 403, 404, 409, 413, 415),
         },
       },
     },

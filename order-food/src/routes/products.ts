@@ -163,7 +163,10 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
         tags: ['menu'],
         security: bearer,
         body: ProductCreate,
-        response: { 201: json(Product, 'The product created'), ...problems(400, 401, 403, 409) },
+        response: {
+          201: json(Product, 'The product created'),
+          ...problems(400, 401, 403, 409, 413, 415),
+        },
       },
     },
     async (request, reply) => {
@@ -186,7 +189,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
         body: ProductPatch,
         response: {
           200: json(Product, 'The product changed'),
-          ...problems(400, 401, 403, 404, 409),
+          ...problems(400, 401, 403, 404, 409, 413, 415),
         },
       },
     },

@@ -68,7 +68,10 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
         tags: ['users'],
         security: bearer,
         body: UserCreate,
-        response: { 201: json(User, 'The user created'), ...problems(400, 401, 403, 409) },
+        response: {
+          201: json(User, 'The user created'),
+          ...problems(400, 401, 403, 409, 413, 415),
+        },
       },
     },
     async (request, reply) => {
