@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -276,13 +276,13 @@ describe('the images built with podman', { skip, concurrency: false }, () => {
   });
 
   it('a stack trace points into the bundle, and at the TypeScript line with NODE_OPTIONS=--enable-source-maps', async () => {
-    // A migration "file" that is a directory: reading it fails with an error the runner does not
-    // expect, whose stack the program prints at LOG_LEVEL=debug.
+    // A migration "file" that is a dangling link: reading it fails with an error the runner does
+    // not expect, whose stack the program prints at LOG_LEVEL=debug.
     const dir = await mkdtemp(join(tmpdir(), 'order-food-migrations-'));
     try {
       // Readable by the image's user (10001), as a mounted ConfigMap would be.
       await chmod(dir, 0o755);
-      await mkdir(join(dir, '0001_unreadable.sql'));
+      await symlink('nowhere', join(dir, '0001_unreadable.sql'));
       const flags = [
         '--volume',
         `${dir}:/migrations:ro`,
