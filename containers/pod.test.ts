@@ -10,13 +10,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { OtlpReceiver } from '@order-food/platform/testing/otlp-receiver';
+import { podStartIds } from '@order-food/platform/telemetry';
+import {
+  OtlpReceiver,
+  type ReceivedSpan,
+  receiverOnLoopback,
+} from '@order-food/platform/testing/otlp-receiver';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import {
   createTestDatabase,
   sql,
   type TestDatabase,
 } from '@order-food/platform/testing/test-database';
+import { stringify } from 'yaml';
 import { render } from '../order-food/test/deploy/render.js';
 import {
   type ContainerState,
@@ -54,24 +60,45 @@ interface ChartPod {
   container: (name: string) => string;
 }
 
+interface ChartOptions {
+  /** Further `--set` values. */
+  set?: string[];
+  /** An operator's values file (`-f`), given as its content. */
+  values?: object;
+  /**
+   * telemetry.otlpEndpoint, with the rest of the telemetry values the chart's own; without it the
+   * pod sends to the suite's receiver over http/json.
+   */
+  otlpEndpoint?: string;
+}
+
 /** Renders the chart for a database URL and adapts its pod; removed after the scenario. */
-async function chartPod(databaseUrl: string, set: string[] = []): Promise<ChartPod> {
+async function chartPod(databaseUrl: string, options: ChartOptions = {}): Promise<ChartPod> {
   const port = await freePort();
   const name = `order-food-${process.pid}-${++sequence}`;
-  const manifests = render([
-    '--set',
-    `secret.databaseUrl=${databaseUrl}`,
-    '--set',
-    `secret.jwtSecret=${jwtSecret}`,
-    '--set',
-    `telemetry.otlpEndpoint=${receiver.url}`,
-    '--set',
-    'telemetry.otlpProtocol=http/json',
-    ...set.flatMap((s) => ['--set', s]),
-  ]);
-  const played = podForPodman(manifests, { name, port });
-  pods.push(played);
-  return { played, port, name, container: (c) => containerName(name, c) };
+  const telemetry = options.otlpEndpoint
+    ? [`telemetry.otlpEndpoint=${options.otlpEndpoint}`]
+    : [`telemetry.otlpEndpoint=${receiver.url}`, 'telemetry.otlpProtocol=http/json'];
+  const dir = await mkdtemp(join(tmpdir(), 'order-food-values-'));
+  try {
+    const file = join(dir, 'values.yaml');
+    await writeFile(file, stringify(options.values ?? {}));
+    const manifests = render([
+      '-f',
+      file,
+      ...[
+        `secret.databaseUrl=${databaseUrl}`,
+        `secret.jwtSecret=${jwtSecret}`,
+        ...telemetry,
+        ...(options.set ?? []),
+      ].flatMap((s) => ['--set', s]),
+    ]);
+    const played = podForPodman(manifests, { name, port });
+    pods.push(played);
+    return { played, port, name, container: (c) => containerName(name, c) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function freshDatabase(): Promise<TestDatabase> {
@@ -89,6 +116,19 @@ async function states(pod: ChartPod): Promise<Record<string, ContainerState>> {
     out[c] = state;
   }
   return out;
+}
+
+/** A container's environment as podman gave it. */
+async function containerEnv(name: string): Promise<Map<string, string>> {
+  const [inspect] = JSON.parse(await podmanOk(['container', 'inspect', name])) as {
+    Config: { Env: string[] };
+  }[];
+  return new Map(
+    inspect!.Config.Env.map((entry) => {
+      const at = entry.indexOf('=');
+      return [entry.slice(0, at), entry.slice(at + 1)];
+    }),
+  );
 }
 
 /** The settings of the chart's securityContext, as podman applied them to every container. */
@@ -209,6 +249,110 @@ describe('the chart pod on podman', { skip, concurrency: false }, () => {
     assert.match(chartTest.output, /\/ready -> 200/);
   });
 
+  it("the seed's initContainers env as written, a receiver standing in for Jaeger on 4318: the pod start is one trace", async (t) => {
+    // Jaeger's OTLP port is fixed by the mapping: the receiver has it on a loopback address of its
+    // own, which the pod's containers reach on the host network.
+    const jaeger = await receiverOnLoopback(4318);
+    if (typeof jaeger === 'string') {
+      t.skip(jaeger);
+      return;
+    }
+    try {
+      const host = new URL(jaeger.url).hostname;
+      // The seed's list, with the receiver's host for Jaeger's.
+      const env = [
+        { name: 'JAEGER_ENDPOINT', value: `http://${host}:14268/api/traces` },
+        { name: 'ENVIRONMENT', value: 'kubernetes' },
+        { name: 'SERVICE_VERSION', value: '1.0.0' },
+      ];
+      const db = await freshDatabase();
+      // The API has the chart's telemetry settings, its endpoint (http://jaeger:4318 by default)
+      // on the receiver's host too.
+      const pod = await chartPod(db.url, {
+        values: { initContainers: { databaseMigration: { env }, databaseLoad: { env } } },
+        otlpEndpoint: `http://${host}:4318`,
+      });
+      await play(pod);
+      await waitForReady(pod.port, pod.container('order-food'));
+      const s = await states(pod);
+      for (const c of inits) {
+        const log = await containerLogs(pod.container(c));
+        assert.equal(s[c]!.exitCode, 0, log);
+        const lines = log.split('\n').filter((l) => l.includes("is Jaeger's legacy collector URL"));
+        assert.equal(lines.length, 1, `${c} says once where its traces go:\n${log}`);
+        assert.equal(JSON.parse(lines[0]!).level, 'info', lines[0]);
+        assert.ok(lines[0]!.includes(`JAEGER_ENDPOINT=http://${host}:14268/api/traces`), lines[0]);
+        assert.ok(lines[0]!.includes(`http://${host}:4318/v1/traces`), lines[0]);
+      }
+
+      // The pod start trace: its ids come from the pod's UID, the same in every container.
+      const uids = new Set<string | undefined>();
+      for (const c of [...inits, 'order-food'])
+        uids.add((await containerEnv(pod.container(c))).get('POD_UID'));
+      assert.equal(uids.size, 1, `one POD_UID: ${[...uids].join(', ')}`);
+      const [uid] = uids;
+      assert.ok(uid, 'POD_UID is set');
+      const ids = podStartIds(uid);
+
+      // A request with the pod start's context, as a smoke check after a deploy sends it.
+      const request = await fetch(`http://127.0.0.1:${pod.port}/api/product`, {
+        headers: { traceparent: `00-${ids.traceId}-${ids.spanId}-01` },
+      });
+      assert.equal(request.status, 200);
+      const expected: [string, string][] = [
+        ['database-migration', 'pod start'],
+        ['database-migration', 'migration.execute'],
+        ['database-load', 'dataload.execute'],
+        ['order-food', 'order-food start'],
+        ['order-food', 'HTTP GET /api/product'],
+      ];
+      // A bound for spans that never come, not a timing assertion.
+      await jaeger.waitFor(
+        (spans) =>
+          expected.every(([service, name]) =>
+            spans.some(
+              (span) =>
+                span.traceId === ids.traceId && span.serviceName === service && span.name === name,
+            ),
+          ),
+        180_000,
+      );
+
+      const trace = jaeger.spans.filter((span) => span.traceId === ids.traceId);
+      const one = (service: string, name: string): ReceivedSpan => {
+        const found = trace.filter((span) => span.serviceName === service && span.name === name);
+        assert.equal(
+          found.length,
+          1,
+          `${service}: ${name} once in the pod start trace; it has ${trace.map((span) => `${span.serviceName}:${span.name}`).join(', ')}`,
+        );
+        return found[0]!;
+      };
+      const [root, execute, dataload, start, http] = expected.map(([service, name]) =>
+        one(service, name),
+      );
+      assert.equal(root!.spanId, ids.spanId);
+      for (const span of [execute!, dataload!, start!, http!])
+        assert.equal(span.parentSpanId, ids.spanId, `${span.name} hangs from the pod start`);
+      for (const [earlier, later] of [
+        [execute!, dataload!],
+        [dataload!, start!],
+      ] as const)
+        assert.ok(
+          BigInt(later.startTimeUnixNano) >= BigInt(earlier.endTimeUnixNano),
+          `${later.name} began after ${earlier.name} ended`,
+        );
+      // The seed's values are the init containers'; the API keeps the chart's environment.
+      for (const span of [execute!, dataload!]) {
+        assert.equal(span.resource['deployment.environment.name'], 'kubernetes', span.name);
+        assert.equal(span.resource['service.version'], '1.0.0', span.name);
+      }
+      assert.equal(start!.resource['deployment.environment.name'], 'production');
+    } finally {
+      await jaeger.stop();
+    }
+  });
+
   it('a second pod on the same database: both init containers are no-ops; `podman pod stop` drains', async () => {
     const db = await freshDatabase();
     const first = await chartPod(db.url);
@@ -292,7 +436,7 @@ describe('the chart pod on podman', { skip, concurrency: false }, () => {
       url.pathname = `/no_such_database_${process.pid}`;
       // A short wait: the line must name the database whether the program fails at once or after
       // its wait for the database.
-      const pod = await chartPod(url.toString(), ['database.waitTimeoutSeconds=5']);
+      const pod = await chartPod(url.toString(), { set: ['database.waitTimeoutSeconds=5'] });
       await assertMigrationFails(pod, /database "no_such_database_\d+" does not exist/);
     });
 
@@ -311,10 +455,12 @@ describe('the chart pod on podman', { skip, concurrency: false }, () => {
           `FROM ${images['database-migration']}\nCOPY ${broken} database-migration/migrations/\n`,
         );
         await podmanOk(['build', '--network', 'host', '-t', image, context]);
-        const pod = await chartPod(db.url, [
-          'initContainers.databaseMigration.image.repository=localhost/database-migration-broken',
-          'initContainers.databaseMigration.image.tag=test',
-        ]);
+        const pod = await chartPod(db.url, {
+          set: [
+            'initContainers.databaseMigration.image.repository=localhost/database-migration-broken',
+            'initContainers.databaseMigration.image.tag=test',
+          ],
+        });
         const line = await assertMigrationFails(pod, new RegExp(broken.replace('.', '\\.')));
         assert.match(line, /no_such_table/);
         const applied = await sql<{ version: number; success: boolean }>(

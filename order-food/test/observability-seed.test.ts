@@ -10,31 +10,20 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { podStartIds } from '@order-food/platform/telemetry';
-import { OtlpReceiver, type ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
+import {
+  type OtlpReceiver,
+  type ReceivedSpan,
+  receiverOnLoopback,
+} from '@order-food/platform/testing/otlp-receiver';
 import { runProgram, startProgram } from '@order-food/platform/testing/run-program';
 import { createTestDatabase, type TestDatabase } from '@order-food/platform/testing/test-database';
 
 /** The seed's port for Jaeger's OTLP/HTTP receiver, where its legacy collector URL is sent. */
 const otlpPort = 4318;
-
-/** A receiver on port 4318 of a random loopback address, or why there is none. */
-async function receiverOn4318(): Promise<OtlpReceiver | string> {
-  let reason = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const host = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
-    const receiver = new OtlpReceiver();
-    try {
-      return await receiver.start({ host, port: otlpPort });
-    } catch (err) {
-      reason = (err as Error).message;
-    }
-  }
-  return `port ${otlpPort} cannot be had on a loopback address (${reason}): is a collector listening on 0.0.0.0:${otlpPort}?`;
-}
 
 /** What a pod's environment does not hold: whatever of it the test runner has is removed. */
 function withoutInherited(): Record<string, undefined> {
@@ -117,7 +106,7 @@ describe("the seed's telemetry environment", () => {
   let db: TestDatabase;
 
   before(async () => {
-    const got = await receiverOn4318();
+    const got = await receiverOnLoopback(otlpPort);
     if (typeof got === 'string') unavailable = got;
     else receiver = got;
     db = await createTestDatabase('obs_seed');

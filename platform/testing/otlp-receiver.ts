@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeTraceRequest } from './otlp-protobuf.js';
@@ -152,4 +153,22 @@ export class OtlpReceiver {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/**
+ * A receiver on a fixed port (a program's configuration names it, as the seed's Jaeger URL maps to
+ * 4318) of a random loopback address 127.x.y.z, so that no other test's receiver or a collector on
+ * 127.0.0.1 is in the way; or why there is none.
+ */
+export async function receiverOnLoopback(port: number): Promise<OtlpReceiver | string> {
+  let reason = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const host = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+    try {
+      return await new OtlpReceiver().start({ host, port });
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+  }
+  return `port ${port} cannot be had on a loopback address (${reason}): is a collector listening on 0.0.0.0:${port}?`;
 }
