@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { parseArgs, runCli } from '@order-food/platform/cli';
 import {
@@ -126,11 +125,6 @@ async function main(): Promise<number> {
           );
           return 0;
         }
-        // The files stream through in small batches, yet V8 keeps doubling its young generation
-        // (up to 2 x 64 MB on Node 24) while a long load runs, as the bytes that survive each
-        // scavenge add up: memory would then grow with the size of the data set. Keeping the young
-        // generation at the size start-up gave it holds the load's memory flat.
-        setFlagsFromString('--semi-space-growth-factor=1');
         const result = await loadDataSet(db, {
           dir,
           mode,
