@@ -9,7 +9,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { nodeArgs, programs, repoRoot } from '@order-food/platform/testing/run-program';
+import {
+  imageNodeFlags,
+  nodeArgs,
+  programs,
+  repoRoot,
+} from '@order-food/platform/testing/run-program';
 
 // A development run unless told otherwise: the API may then sign with the fixed development
 // secret, and listens on 127.0.0.1 only (HOST overrides).
@@ -20,7 +25,7 @@ const env = process.env.TRACEPARENT
 
 function run(name: keyof typeof programs): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, nodeArgs(programs[name]), {
+    const child = spawn(process.execPath, [...imageNodeFlags[name], ...nodeArgs(programs[name])], {
       cwd: repoRoot,
       // The API prints example curl commands with tokens once it is ready; with no load balancer
       // in front there is nothing to drain for on Ctrl-C.

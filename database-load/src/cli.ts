@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { parseArgs, runCli } from '@order-food/platform/cli';
+import { parseArgs } from '@order-food/platform/cli';
 import {
   envEnum,
   envInt,
@@ -12,17 +10,13 @@ import {
   parseCommonConfig,
 } from '@order-food/platform/config';
 import { createDatabase } from '@order-food/platform/database';
-import { describeError, UsageError } from '@order-food/platform/errors';
-import { createLogger, type Logger } from '@order-food/platform/logger';
-import { startTelemetry, startupContext } from '@order-food/platform/telemetry';
+import { UsageError } from '@order-food/platform/errors';
+import { createLogger } from '@order-food/platform/logger';
+import { defineProgram, type ProgramContext } from '@order-food/platform/program';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import { generateDataSet } from './generate.js';
 import { loadDataSet } from './loader.js';
 import { dataStatus, formatStatus } from './status.js';
-
-// Spans come from our own wrappers, not from patching modules, so import order does not matter;
-// the provider must exist before the first span.
-await startTelemetry('database-load');
 
 const usage = `usage: database-load [load] [--dir DIR] [--mode insert|upsert] [--force]
        database-load status [--dir DIR] [--json]
@@ -37,8 +31,6 @@ generate  writes a synthetic data set of the given size (defaults 1000, 10000, 1
 
 /** The data set shipped with the program, next to src/ and dist/ alike. */
 const bundledData = fileURLToPath(new URL('../data/', import.meta.url));
-const tracer = trace.getTracer('@order-food/database-load');
-let logger: Logger | undefined;
 
 function count(flags: Record<string, string | boolean>, name: string, fallback: number): number {
   const v = flags[name];
@@ -48,7 +40,7 @@ function count(flags: Record<string, string | boolean>, name: string, fallback: 
   return Number(v);
 }
 
-async function main(): Promise<number> {
+async function main(program: ProgramContext): Promise<number> {
   const args = parseArgs(
     process.argv.slice(2),
     ['dir', 'mode', 'out', 'products', 'users', 'orders', 'seed'],
@@ -102,13 +94,12 @@ async function main(): Promise<number> {
     command === 'status'
       ? createLogger('database-load', config.logLevel, process.stderr)
       : createLogger('database-load', config.logLevel);
-  logger = log;
+  program.useLogger(log);
 
-  return tracer.startActiveSpan(
+  return program.topSpan(
     // The seed's name for a data load; status is named by its program.
     command === 'load' ? 'dataload.execute' : `database-load ${command}`,
-    { attributes: { 'data.dir': dir, 'data.mode': mode } },
-    startupContext(),
+    { 'data.dir': dir, 'data.mode': mode },
     async (span) => {
       // A direct connection, when given, is what the load's one transaction runs on.
       const db = await createDatabase(config.directDatabase ?? config.database, {
@@ -126,11 +117,6 @@ async function main(): Promise<number> {
           );
           return 0;
         }
-        // The files stream through in small batches, yet V8 keeps doubling its young generation
-        // (up to 2 x 64 MB on Node 24) while a long load runs, as the bytes that survive each
-        // scavenge add up: memory would then grow with the size of the data set. Keeping the young
-        // generation at the size start-up gave it holds the load's memory flat.
-        setFlagsFromString('--semi-space-growth-factor=1');
         const result = await loadDataSet(db, {
           dir,
           mode,
@@ -143,16 +129,11 @@ async function main(): Promise<number> {
         });
         span.setAttribute('data.outcome', result.outcome);
         return 0;
-      } catch (err) {
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(err) });
-        throw err;
       } finally {
-        span.end();
         await db.close().catch(() => undefined);
       }
     },
   );
 }
 
-await runCli('database-load', main, () => logger);
+await defineProgram({ name: 'database-load', run: main });

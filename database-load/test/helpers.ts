@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ProgramResult, runProgram } from '@order-food/platform/testing/run-program';
 import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
 
@@ -21,6 +21,20 @@ export function runLoad(
   return runProgram('database-load', args, {
     env: { DATABASE_URL: url, DB_WAIT_TIMEOUT: '10', ...env },
     timeoutMs,
+  });
+}
+
+const clockAhead = join(dirname(fileURLToPath(import.meta.url)), 'clock-ahead.ts');
+
+/**
+ * runLoad with the program's clock aheadMs ahead of the machine's: files written just now are
+ * past the data set's settle window without waiting for it.
+ */
+export function runLoadLater(url: string, args: string[], aheadMs: number): Promise<ProgramResult> {
+  return runProgram('database-load', args, {
+    env: { DATABASE_URL: url, DB_WAIT_TIMEOUT: '10', CLOCK_AHEAD_MS: String(aheadMs) },
+    imports: [pathToFileURL(clockAhead).href],
+    timeoutMs: 120_000,
   });
 }
 

@@ -18,6 +18,7 @@ import {
   readJsonl,
   removeDir,
   runLoad,
+  runLoadLater,
   tableCounts,
 } from './helpers.js';
 
@@ -263,14 +264,15 @@ test('spans: one per run under the start-up trace, one per table; the trace id i
 test('a rerun on unchanged files skips on their stat alone; a touched file is hashed, an edited one loaded', async () => {
   const dir = copyDataSet();
   try {
-    // Files changed in the last seconds are not trusted by their stat: let the copy settle.
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    // Files changed in the last seconds are not trusted by their stat: the program's clock runs
+    // ahead, so the copy (and each change below) is past that window.
+    const load = () => runLoadLater(db.url, ['--dir', dir], 10_000);
     const runs = async () => (await history(db)).length;
     const before = await runs();
-    const first = await runLoad(db.url, ['--dir', dir]);
+    const first = await load();
     assert.equal(first.code, 0, explain(first));
     assert.match(first.stdout, /"by":"hash".*already loaded in this mode/);
-    const again = await runLoad(db.url, ['--dir', dir]);
+    const again = await load();
     assert.equal(again.code, 0, explain(again));
     assert.match(again.stdout, /"by":"manifest".*already loaded in this mode/);
 
@@ -278,8 +280,7 @@ test('a rerun on unchanged files skips on their stat alone; a touched file is ha
     const orders = join(dir, 'orders.jsonl');
     const past = new Date(Date.now() - 3_600_000);
     utimesSync(orders, past, past);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const touched = await runLoad(db.url, ['--dir', dir]);
+    const touched = await load();
     assert.equal(touched.code, 0, explain(touched));
     assert.match(touched.stdout, /"by":"hash".*already loaded in this mode/);
 
@@ -287,8 +288,7 @@ test('a rerun on unchanged files skips on their stat alone; a touched file is ha
     const text = readFileSync(orders, 'utf8');
     writeFileSync(orders, text.replace('"quantity": 2', '"quantity": 3'));
     utimesSync(orders, past, past);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const edited = await runLoad(db.url, ['--dir', dir]);
+    const edited = await load();
     assert.equal(edited.code, 0, explain(edited));
     assert.match(edited.stdout, /data set loaded/);
     const outcomes = (await history(db)).slice(before).map((h) => h.outcome);

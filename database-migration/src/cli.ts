@@ -1,20 +1,13 @@
 #!/usr/bin/env node
-import { runCli } from '@order-food/platform/cli';
-import type { Logger } from '@order-food/platform/logger';
-import { startTelemetry } from '@order-food/platform/telemetry';
+import { defineProgram } from '@order-food/platform/program';
 import { runCommand } from './commands.js';
 
-await startTelemetry('database-migration');
-let logger: Logger | undefined;
-await runCli(
-  'database-migration',
-  () =>
+await defineProgram({
+  name: 'database-migration',
+  run: (program) =>
     runCommand(process.argv.slice(2), {
       env: process.env,
       stdout: process.stdout,
-      onLogger: (l) => {
-        logger = l;
-      },
+      onLogger: program.useLogger,
     }),
-  () => logger,
-);
+});

@@ -2,6 +2,7 @@ import { parseArgs } from '@order-food/platform/cli';
 import { createDatabase, type Database } from '@order-food/platform/database';
 import { UsageError } from '@order-food/platform/errors';
 import { createLogger, type Logger } from '@order-food/platform/logger';
+import { inSpan } from '@order-food/platform/span';
 import { startupContext } from '@order-food/platform/telemetry';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import { type MigrationConfig, parseMigrationConfig } from './config.js';
@@ -10,7 +11,7 @@ import { loadMigrations } from './migration-files.js';
 import { assertConsistent } from './plan.js';
 import { migrate } from './runner.js';
 import { formatStatus, readPlan, statusEntries } from './status.js';
-import { inSpan } from './tracing.js';
+import { tracer } from './tracing.js';
 
 export const usage = `usage: database-migration [command] [--dir DIR]
 
@@ -79,6 +80,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
       return 0;
     }
     return await inSpan(
+      tracer,
       `database-migration ${command}`,
       { 'migration.dir': config.migrationsDir },
       async () => {
@@ -87,7 +89,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
         if (command === 'status') return status(db, files, Boolean(args.flags.json), io);
         return validate(db, config, files, io);
       },
-      startupContext(),
+      { parent: startupContext() },
     );
   } finally {
     await db.close();

@@ -9,6 +9,7 @@ import { describeError, OperationalError, UsageError } from '@order-food/platfor
 import { acquireLease, type Lease } from '@order-food/platform/lease-lock';
 import type { Logger } from '@order-food/platform/logger';
 import { behindPooler } from '@order-food/platform/pooler';
+import { inSpan } from '@order-food/platform/span';
 import { startupContext } from '@order-food/platform/telemetry';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import type { MigrationConfig } from './config.js';
@@ -23,7 +24,7 @@ import {
 import { dropInvalidIndexes, verifyIndexes } from './index-validity.js';
 import { loadMigrations, type MigrationFile } from './migration-files.js';
 import { assertConsistent, planMigrations } from './plan.js';
-import { inSpan } from './tracing.js';
+import { tracer } from './tracing.js';
 
 /** All migration runners of one database serialize on this lock ('OFMG', 1). */
 export const migrationLock: AdvisoryLock = {
@@ -71,6 +72,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
   const { db, config, logger } = options;
   return inSpan(
+    tracer,
     'migration.execute',
     { 'migration.dir': config.migrationsDir, 'db.namespace': db.display },
     async (runSpan) => {
@@ -99,6 +101,7 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
       const applied: AppliedMigration[] = [];
       try {
         const lock = await inSpan(
+          tracer,
           'database-migration lock',
           {
             'migration.lock.timeout_ms': config.lockWaitTimeoutMs,
@@ -202,7 +205,7 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
         client.release(clientError ?? false);
       }
     },
-    startupContext(),
+    { parent: startupContext() },
   );
 }
 
@@ -276,6 +279,7 @@ async function applyMigration(
   lease: Lease | undefined,
 ): Promise<AppliedMigration> {
   return inSpan(
+    tracer,
     'database-migration apply',
     {
       'migration.version': file.version,

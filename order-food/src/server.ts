@@ -6,12 +6,12 @@
  * the drain delay, then closes connections and the pool and exits 0; a second signal exits at once.
  */
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { runCli } from '@order-food/platform/cli';
 import { createDatabase, type Database } from '@order-food/platform/database';
 import { describeError } from '@order-food/platform/errors';
 import { createLogger, type Logger } from '@order-food/platform/logger';
+import { defineProgram, type ProgramContext } from '@order-food/platform/program';
 import { readSchemaVersion } from '@order-food/platform/schema';
-import { startTelemetry, startupContext } from '@order-food/platform/telemetry';
+import { startupContext } from '@order-food/platform/telemetry';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './app.js';
@@ -21,10 +21,7 @@ import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
 import { type SetupMetrics, startSetupMetrics } from './setup-metrics.js';
 
-await startTelemetry('order-food');
-
 const tracer = trace.getTracer('order-food');
-let logger: Logger | undefined;
 
 const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -37,7 +34,7 @@ LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT 
 OTEL_* variables; see docs/DEPLOYMENT.md.
 `;
 
-async function main(): Promise<number> {
+async function main(program: ProgramContext): Promise<number> {
   // --help loads the whole program and exits: the images run it at build time to fill Node's
   // compile cache.
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -46,7 +43,7 @@ async function main(): Promise<number> {
   }
   const config = parseApiConfig();
   const log = createLogger('order-food', config.logLevel);
-  logger = log;
+  program.useLogger(log);
   if (config.jwt.isDevelopmentSecret) {
     log.warn(
       'JWT_SECRET is not set: tokens are signed with the fixed development secret (ENVIRONMENT=development); set JWT_SECRET anywhere else',
@@ -254,4 +251,4 @@ async function becomeReady(
   }
 }
 
-await runCli('order-food', main, () => logger);
+await defineProgram({ name: 'order-food', run: main });

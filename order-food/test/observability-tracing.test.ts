@@ -13,13 +13,30 @@ const metrics = new Metrics({ version: '1.2.3', revision: 'abc' });
 const logLines: Record<string, unknown>[] = [];
 let app: FastifyInstance;
 const childTracer = trace.getTracer('test');
-/** Holds POST /api/slow until opened. */
+/** Holds POST /api/slow until opened; reached(n) resolves once n requests wait there. */
 function gate() {
   let open = () => {};
   const promise = new Promise<void>((resolve) => {
     open = resolve;
   });
-  return { promise, resolve: open };
+  let waiting = 0;
+  let onArrival = () => {};
+  return {
+    resolve: open,
+    async pass() {
+      waiting++;
+      onArrival();
+      await promise;
+    },
+    reached(n: number) {
+      return new Promise<void>((resolve) => {
+        onArrival = () => {
+          if (waiting >= n) resolve();
+        };
+        onArrival();
+      });
+    },
+  };
 }
 let slowGate = gate();
 
@@ -59,7 +76,7 @@ before(async () => {
   });
   app.get('/api/teapot', async (_request, reply) => reply.code(418).send({ short: 'and stout' }));
   app.post('/api/slow', async () => {
-    await slowGate.promise;
+    await slowGate.pass();
     return { done: true };
   });
   await app.ready();
@@ -204,7 +221,7 @@ test('requests in flight are counted by method while they run, and no longer onc
   };
   const slow = [1, 2].map(() => app.inject({ method: 'POST', url: '/api/slow', payload: {} }));
   // Both requests reach the handler (and wait there) before the scrape.
-  await new Promise((r) => setTimeout(r, 50));
+  await slowGate.reached(2);
   assert.equal(await inFlight('POST'), 2);
   slowGate.resolve();
   const answers = await Promise.all(slow);

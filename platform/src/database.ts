@@ -1,20 +1,14 @@
-import { accessSync, constants } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
-import {
-  type Attributes,
-  context,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api';
 import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
-import { lockDirectory, makeDirectory } from './directories.js';
-import { describeError, OperationalError } from './errors.js';
 import type { Logger } from './logger.js';
-import { Mutex } from './mutex.js';
 import { parseTimestamptzText } from './pg-timestamp.js';
+import { createPGlite } from './pglite.js';
+import { report, type SpanTarget, traced } from './statement-report.js';
+import { type StatementCallback, StatementWatchdog } from './statement-watchdog.js';
+
+export { operationOf } from './statement-report.js';
+export { StatementWatchdog } from './statement-watchdog.js';
 
 export type Row = Record<string, unknown>;
 
@@ -71,109 +65,6 @@ export interface DatabaseOptions {
   onQuery?: QueryObserver;
 }
 
-const tracer = trace.getTracer('@order-food/platform/database');
-
-const operationPattern = /^\s*(?:--[^\n]*\n\s*)*([A-Za-z]+)/;
-
-const operations = new Map<string, string>();
-
-/** SELECT, INSERT, WITH … from the statement text (remembered per text: statements repeat). */
-export function operationOf(text: string): string {
-  let operation = operations.get(text);
-  if (operation === undefined) {
-    operation = operationPattern.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
-    // A service runs a bounded set of statement texts; the bound only guards against one that
-    // builds them from values.
-    if (operations.size >= 512) operations.clear();
-    operations.set(text, operation);
-  }
-  return operation;
-}
-
-interface SpanTarget {
-  namespace: string;
-  address?: string;
-  port?: number;
-}
-
-/**
- * What a statement reports when it ends: its duration to the observer, its outcome to its span.
- * Made before the statement is sent (report()); ok() or failed() is called once when it ends.
- */
-class StatementReport {
-  constructor(
-    readonly operation: string,
-    readonly observer: QueryObserver | undefined,
-    readonly started: number,
-    readonly span: Span | undefined,
-  ) {}
-
-  ok(): void {
-    this.observer?.(this.operation, (performance.now() - this.started) / 1000, true);
-    this.span?.end();
-  }
-
-  failed(err: unknown): void {
-    this.observer?.(this.operation, (performance.now() - this.started) / 1000, false);
-    const span = this.span;
-    if (!span) return;
-    const e = err as Error & { code?: string };
-    span.recordException(e);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
-    if (e.code) span.setAttribute('db.response.status_code', e.code);
-    span.setAttribute('error.type', e.code ?? e.name);
-    span.end();
-  }
-}
-
-const nothingToReport = new StatementReport('', undefined, 0, undefined);
-
-/**
- * A client span per statement, only under a recording parent: unsampled requests and background
- * work pay nothing. The statement text is recorded, parameter values never are.
- */
-function report(
-  target: SpanTarget,
-  text: string,
-  observer: QueryObserver | undefined,
-): StatementReport {
-  const parent = trace.getSpan(context.active());
-  const recording = parent?.isRecording() === true;
-  if (!recording && !observer) return nothingToReport;
-  const operation = operationOf(text);
-  let span: Span | undefined;
-  if (recording) {
-    const attributes: Attributes = {
-      'db.system.name': 'postgresql',
-      'db.operation.name': operation,
-      'db.namespace': target.namespace,
-      'db.query.text': text.length > 2000 ? `${text.slice(0, 2000)}…` : text,
-    };
-    if (target.address) attributes['server.address'] = target.address;
-    if (target.port) attributes['server.port'] = target.port;
-    span = tracer.startSpan(operation, { kind: SpanKind.CLIENT, attributes });
-  }
-  return new StatementReport(operation, observer, observer ? performance.now() : 0, span);
-}
-
-/** run() under report(): for the PGlite adapter and checked-out pg connections. */
-async function traced<T>(
-  target: SpanTarget,
-  text: string,
-  observer: QueryObserver | undefined,
-  run: () => Promise<T>,
-): Promise<T> {
-  const statement = report(target, text, observer);
-  try {
-    const result = await run();
-    statement.ok();
-    return result;
-  } catch (err) {
-    statement.failed(err);
-    throw err;
-  }
-}
-
 /**
  * bigint counts fit in a number for anything this service stores; timestamptz values are read
  * without regular expressions (pg-timestamp.ts).
@@ -187,96 +78,6 @@ const pgTypes = {
     return pg.types.getTypeParser(oid, format);
   },
 };
-
-const startedAt = Symbol('statement started at');
-const timedOut = Symbol('statement timed out');
-type WatchedClient = pg.ClientBase & { [startedAt]?: number; [timedOut]?: Error };
-type StatementCallback = (err: Error | null, result?: pg.QueryResult) => void;
-
-/**
- * The client-side bound on one statement (DatabaseOptions.queryTimeoutMs), kept without a timer or
- * a closure per statement. pg's own query_timeout arms a setTimeout for every statement; under load
- * those timers, with the query, its rows and the request waiting on them, outlived V8's
- * young-generation collections and were promoted: in the API that was most of the garbage
- * collector's work per request and an old generation growing by megabytes a second. Here a
- * statement only writes its start time (a number) on its connection, and one sweep a
- * fraction of the bound later ends each overdue statement: it fails with "Query read timeout" and
- * its connection is destroyed, which the pool then replaces.
- */
-export class StatementWatchdog {
-  readonly #timeoutMs: number;
-  readonly #clients = new Set<WatchedClient>();
-  #sweep: NodeJS.Timeout | undefined;
-
-  constructor(timeoutMs: number) {
-    this.#timeoutMs = timeoutMs;
-  }
-
-  /**
-   * Runs one statement on client under the bound, in pg's callback form (see createPostgres);
-   * callback gets "Query read timeout" when the bound ran out first.
-   */
-  run(
-    client: pg.ClientBase,
-    text: string,
-    params: readonly unknown[] | undefined,
-    callback: StatementCallback,
-  ): void {
-    const watched = client as WatchedClient;
-    if (!this.#clients.has(watched)) {
-      this.#clients.add(watched);
-      watched.once('end', () => this.#clients.delete(watched));
-    }
-    this.#arm();
-    // A number on the connection: nothing that could hold the statement or its caller.
-    watched[startedAt] = Math.floor(performance.now()) + 1;
-    watched.query(text, params as unknown[], (err: Error | null, result) => {
-      watched[startedAt] = 0;
-      const timeout = watched[timedOut];
-      if (timeout) callback(timeout);
-      else if (err) callback(err);
-      else callback(null, result);
-    });
-  }
-
-  /** How many connections are running a statement now. */
-  get running(): number {
-    let n = 0;
-    for (const client of this.#clients) if (client[startedAt]) n++;
-    return n;
-  }
-
-  close(): void {
-    if (this.#sweep) clearInterval(this.#sweep);
-    this.#sweep = undefined;
-    this.#clients.clear();
-  }
-
-  #arm(): void {
-    if (this.#sweep) return;
-    const every = Math.max(10, Math.min(1000, Math.floor(this.#timeoutMs / 4)));
-    this.#sweep = setInterval(() => this.#check(), every);
-    this.#sweep.unref();
-  }
-
-  #check(): void {
-    const now = Math.floor(performance.now()) + 1;
-    for (const client of this.#clients) {
-      const since = client[startedAt];
-      if (!since || client[timedOut] || now - since < this.#timeoutMs) continue;
-      client[timedOut] = new Error(
-        `Query read timeout: the database did not answer within ${this.#timeoutMs} ms; the connection is closed`,
-      );
-      // The answer may never come (a dead peer, a cut network): only a new connection helps. pg
-      // then fails the statement, and the caller gets the error above.
-      (
-        client as unknown as { connection?: { stream?: { destroy(): void } } }
-      ).connection?.stream?.destroy();
-      this.#clients.delete(client);
-    }
-    if (this.#clients.size === 0) this.close();
-  }
-}
 
 function createPostgres(
   target: Extract<DatabaseTarget, { kind: 'postgres' }>,
@@ -529,113 +330,6 @@ async function listenPostgres(
     stopped = true;
     if (timer) clearTimeout(timer);
     await client?.end().catch(() => undefined);
-  };
-}
-
-/**
- * Makes PGlite's data directory when missing, checks that this process may read and write it
- * (Node's errors say why not: EACCES, ENOTDIR, EROFS, where PGlite's name only an errno number)
- * and takes its lock file.
- */
-function openDataDir(dir: string, program: string): () => void {
-  makeDirectory(dir);
-  accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
-  return lockDirectory(dir, program);
-}
-
-async function createPGlite(
-  target: Extract<DatabaseTarget, { kind: 'pglite' }>,
-  options: DatabaseOptions,
-): Promise<Database> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  let db: PGlite;
-  let unlock = () => {};
-  try {
-    if (target.dataDir) unlock = openDataDir(target.dataDir, options.applicationName);
-    db = await PGlite.create({
-      ...(target.dataDir ? { dataDir: target.dataDir } : {}),
-      parsers: { 20: (value: string) => Number(value) },
-    });
-  } catch (err) {
-    unlock();
-    if (err instanceof OperationalError) throw err;
-    // PGlite throws its file system's errors as plain objects ({ name: 'ErrnoError', errno }):
-    // name the directory, so the operator knows what to fix.
-    throw new OperationalError(
-      `the embedded database ${target.dataDir ? `in ${target.dataDir} ` : ''}cannot be opened: ${describeError(err)}`,
-    );
-  }
-  const spanTarget: SpanTarget = { namespace: 'postgres' };
-  // PGlite is one connection: a checked-out client holds it exclusively, as a pool of one would.
-  const mutex = new Mutex();
-  let waiting = 0;
-  let busy = false;
-
-  const run = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
-    const r = await db.query<T>(text, params as unknown[] | undefined);
-    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
-  };
-  const runExec = async (sql: string) => {
-    await db.exec(sql);
-  };
-  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
-    waiting++;
-    const release = await mutex.acquire();
-    waiting--;
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-      release();
-    }
-  };
-
-  const connect = async (): Promise<DbClient> => {
-    waiting++;
-    const release = await mutex.acquire();
-    waiting--;
-    busy = true;
-    return {
-      raw: { kind: 'pglite', db },
-      query: <T>(text: string, params?: readonly unknown[]) =>
-        traced(spanTarget, text, options.onQuery, () => run<T>(text, params)),
-      exec: (sql: string) => traced(spanTarget, sql, options.onQuery, () => runExec(sql)),
-      release() {
-        busy = false;
-        release();
-      },
-    };
-  };
-
-  return {
-    kind: 'pglite',
-    display: target.display,
-    query: <T>(text: string, params?: readonly unknown[]) =>
-      traced(spanTarget, text, options.onQuery, () => exclusive(() => run<T>(text, params))),
-    exec: (sql: string) =>
-      traced(spanTarget, sql, options.onQuery, () => exclusive(() => runExec(sql))),
-    connect,
-    async transaction<T>(fn: (tx: DbClient) => Promise<T>): Promise<T> {
-      const client = await connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
-    async listen(channel, onMessage) {
-      const unlisten = await db.listen(channel, onMessage);
-      return () => unlisten();
-    },
-    stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting }),
-    close: () => db.close().finally(unlock),
   };
 }
 

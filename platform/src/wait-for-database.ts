@@ -1,7 +1,8 @@
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import type { Database } from './database.js';
 import { describeError, OperationalError } from './errors.js';
 import type { Logger } from './logger.js';
+import { inSpan } from './span.js';
 
 const tracer = trace.getTracer('@order-food/platform');
 
@@ -44,7 +45,7 @@ export async function waitForDatabase(db: Database, options: WaitOptions): Promi
   const maxDelay = options.maxDelayMs ?? 5000;
   let delay = options.initialDelayMs ?? 250;
   const started = Date.now();
-  return tracer.startActiveSpan('db.wait', async (span) => {
+  return inSpan(tracer, 'db.wait', {}, async (span) => {
     let attempt = 0;
     try {
       for (;;) {
@@ -79,13 +80,8 @@ export async function waitForDatabase(db: Database, options: WaitOptions): Promi
           delay = Math.min(delay * 2, maxDelay);
         }
       }
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
     } finally {
       span.setAttribute('db.wait.attempts', attempt);
-      span.end();
     }
   });
 }

@@ -1,79 +1,76 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import pg from 'pg';
 import { parseDatabaseTarget } from '../src/config.js';
 import { createDatabase, type Database, StatementWatchdog } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 
-describe('StatementWatchdog', () => {
-  /** A connection whose statements answer after answerMs (never when undefined). */
-  function fakeClient(answerMs?: number, error?: Error) {
-    const emitter = new EventEmitter();
-    let pending: ((err: Error | null, result?: unknown) => void) | undefined;
-    const client = Object.assign(emitter, {
-      destroyed: 0,
-      query(_text: string, _params: unknown, cb: (err: Error | null, result?: unknown) => void) {
-        pending = cb;
-        if (answerMs !== undefined)
-          setTimeout(
-            () => (error ? cb(error) : cb(null, { rows: [{ ok: 1 }], rowCount: 1 })),
-            answerMs,
-          );
-      },
-      connection: {
-        stream: {
-          destroy: () => {
-            client.destroyed++;
-            pending?.(new Error('Connection terminated unexpectedly'));
-          },
-        },
-      },
-    });
+describe('StatementWatchdog, on a real connection', () => {
+  let testDb: TestDatabase;
+
+  before(async () => {
+    testDb = await createTestDatabase('platform_watchdog');
+  });
+
+  after(async () => {
+    await testDb?.drop();
+  });
+
+  /** A connection of its own, ended when the test ends. */
+  async function connection(t: TestContext): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: testDb.url });
+    // The watchdog closes the socket of an overdue statement: pg reports that here too.
+    client.on('error', () => undefined);
+    await client.connect();
+    t.after(() => client.end().catch(() => undefined));
     return client;
   }
 
   /** One statement through the watchdog, as a promise. */
-  function statement(watchdog: StatementWatchdog, client: object, text: string) {
+  function statement(watchdog: StatementWatchdog, client: pg.ClientBase, text: string) {
     return new Promise<pg.QueryResult>((resolve, reject) => {
-      watchdog.run(client as pg.ClientBase, text, undefined, (err, result) =>
+      watchdog.run(client, text, undefined, (err, result) =>
         err ? reject(err) : resolve(result!),
       );
     });
   }
 
-  test('a statement answered in time resolves and is no longer watched', async () => {
-    const watchdog = new StatementWatchdog(1000);
-    const client = fakeClient(5);
-    const result = await statement(watchdog, client, 'SELECT 1');
+  test('a statement answered in time resolves and is no longer watched', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    const watchdog = new StatementWatchdog(60_000);
+    t.after(() => watchdog.close());
+    const client = await connection(t);
+    const result = await statement(watchdog, client, 'SELECT 1 AS ok');
     assert.deepEqual(result.rows, [{ ok: 1 }]);
     assert.equal(watchdog.running, 0);
-    assert.equal(client.destroyed, 0);
-    watchdog.close();
   });
 
-  test('a statement that never answers fails with "Query read timeout" and its connection is destroyed', async () => {
-    const watchdog = new StatementWatchdog(100);
-    const client = fakeClient();
+  test('a statement that does not answer in time fails with "Query read timeout" and its connection is closed', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    const watchdog = new StatementWatchdog(200);
+    t.after(() => watchdog.close());
+    const client = await connection(t);
+    const ended = new Promise((resolve) => client.once('end', resolve));
     await assert.rejects(
-      statement(watchdog, client, 'SELECT 1'),
-      /Query read timeout: the database did not answer within 100 ms/,
+      statement(watchdog, client, 'SELECT pg_sleep(30)'),
+      /Query read timeout: the database did not answer within 200 ms/,
     );
-    assert.equal(client.destroyed, 1);
+    await ended;
     assert.equal(watchdog.running, 0);
-    watchdog.close();
+    await assert.rejects(client.query('SELECT 1'));
   });
 
-  test('a statement the server refuses keeps its own error', async () => {
-    const watchdog = new StatementWatchdog(1000);
-    const client = fakeClient(1, new Error('relation "nope" does not exist'));
-    await assert.rejects(
-      statement(watchdog, client, 'SELECT * FROM nope'),
-      /relation "nope" does not exist/,
-    );
-    assert.equal(client.destroyed, 0);
-    watchdog.close();
+  test('a statement the server refuses keeps its own error and its connection', async (t) => {
+    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
+    const watchdog = new StatementWatchdog(60_000);
+    t.after(() => watchdog.close());
+    const client = await connection(t);
+    const err = await statement(watchdog, client, 'SELECT * FROM nope').catch((e: unknown) => e);
+    assert.ok(err instanceof pg.DatabaseError);
+    assert.equal(err.code, '42P01');
+    const result = await statement(watchdog, client, 'SELECT 1 AS ok');
+    assert.deepEqual(result.rows, [{ ok: 1 }]);
   });
 });
 

@@ -13,6 +13,16 @@ export const programs = {
 
 export type ProgramName = keyof typeof programs;
 
+/**
+ * The Node flags each image's ENTRYPOINT gives its program, for launchers that run it as the
+ * image does (scripts/start.ts; bench/test/image.test.ts checks them against the Dockerfiles).
+ */
+export const imageNodeFlags: Record<ProgramName, readonly string[]> = {
+  'database-migration': [],
+  'database-load': ['--semi-space-growth-factor=1'],
+  'order-food': ['--max-semi-space-size=8'],
+};
+
 export interface ProgramResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -25,11 +35,20 @@ export interface RunOptions {
   /** Kill the process after this long (a bound, not an assertion). */
   timeoutMs?: number;
   cwd?: string;
+  /** Modules the program imports before its entry (after tsx), such as a test clock. */
+  imports?: string[];
 }
 
 /** Node arguments that run a TypeScript entry from source. */
-export function nodeArgs(entry: string, args: string[] = []): string[] {
-  return ['--conditions=source', '--import', 'tsx', entry, ...args];
+export function nodeArgs(entry: string, args: string[] = [], imports: string[] = []): string[] {
+  return [
+    '--conditions=source',
+    '--import',
+    'tsx',
+    ...imports.flatMap((m) => ['--import', m]),
+    entry,
+    ...args,
+  ];
 }
 
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -54,7 +73,7 @@ export function startProgram(
   options: RunOptions = {},
 ): ChildProcess {
   const entry = name in programs ? programs[name as ProgramName] : name;
-  return spawn(process.execPath, nodeArgs(entry, args), {
+  return spawn(process.execPath, nodeArgs(entry, args, options.imports), {
     cwd: options.cwd ?? repoRoot,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

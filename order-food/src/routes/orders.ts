@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import type { Database } from '@order-food/platform/database';
+import { inSpan } from '@order-food/platform/span';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { decodeOrderCursor } from '../cursor.js';
@@ -81,8 +82,11 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
       const caller = callerOf(request);
       const items = mergeLines(request.body.items);
       const key = request.headers['idempotency-key'];
-      return tracer.startActiveSpan('order.place', async (span) => {
-        try {
+      return inSpan(
+        tracer,
+        'order.place',
+        {},
+        async (span) => {
           span.setAttributes({
             'order.item_count': items.reduce((n, i) => n + i.quantity, 0),
             'order.line_count': request.body.items.length,
@@ -127,17 +131,10 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
           recordPlaced(order);
           span.setAttributes({ 'order.id': order.id, 'order.total_cents': order.totalCents });
           return reply.code(201).header('location', `/api/orders/${order.id}`).send(order);
-        } catch (err) {
-          const status = (err as { statusCode?: number }).statusCode ?? 500;
-          if (status >= 500) {
-            span.recordException(err as Error);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-          }
-          throw err;
-        } finally {
-          span.end();
-        }
-      });
+        },
+        // A refused order (4xx) is the caller's, not a failure of the service.
+        { failed: (err) => ((err as { statusCode?: number }).statusCode ?? 500) >= 500 },
+      );
     },
   );
 
