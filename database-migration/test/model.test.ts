@@ -210,12 +210,12 @@ test('a limit changed on one side only is a disagreement', () => {
       fields: {
         ...products,
         name: { ...products.name, maxLength: 201 },
-        calories: products.priceCents,
+        spiciness: products.priceCents,
       },
     },
   } as unknown as typeof tables;
   assert.deepEqual(disagreements(changed, columns, checks), [
     'products.name: maxLength 200 in the database, 201 in the model',
-    'products.calories: in the model, not in the database',
+    'products.spiciness: in the model, not in the database',
   ]);
 });
