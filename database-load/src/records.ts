@@ -48,9 +48,16 @@ export type OrderRecord = Omit<Static<typeof OrderRecordSchema>, 'status' | 'cre
 
 export type Fail = (field: string | undefined, detail: string) => never;
 
-// verbose: errors carry their schema, whose limits the messages quote.
-const ajv = new Ajv({ useDefaults: true, verbose: true, validateSchema: false });
-addFormats.default(ajv, ['email']);
+let ajv: Ajv | undefined;
+
+function compile(schema: object): ValidateFunction {
+  if (!ajv) {
+    // verbose: errors carry their schema, whose limits the messages quote.
+    ajv = new Ajv({ useDefaults: true, verbose: true, validateSchema: false });
+    addFormats.default(ajv, ['email']);
+  }
+  return ajv.compile(schema);
+}
 
 function show(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
@@ -142,9 +149,11 @@ function dropNulls(obj: Record<string, unknown>): void {
   for (const key of Object.keys(obj)) if (obj[key] === null) delete obj[key];
 }
 
+/** Compiled on first use: commands that read no records (status, --help) do not pay for it. */
 function checker<T>(schema: object): (obj: Record<string, unknown>, fail: Fail) => T {
-  const validate: ValidateFunction = ajv.compile(schema);
+  let validate: ValidateFunction | undefined;
   return (obj, fail) => {
+    validate ??= compile(schema);
     dropNulls(obj);
     checkText(obj, '', fail);
     if (!validate(obj)) {
