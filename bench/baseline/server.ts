@@ -7,13 +7,15 @@
  * One file with erasable TypeScript only, so plain Node runs it (type stripping) without a loader,
  * as the API runs from its compiled dist/.
  */
+
+import { productFromRow, productRowColumns } from '@order-food/platform/model';
 import { createVerifier } from 'fast-jwt';
 import Fastify from 'fastify';
 import pg from 'pg';
 
 // The SQL of the API's two read paths, copied verbatim from order-food/src (order-repository.ts
 // listOrders + itemsOf, product-repository.ts listProducts) so the bare server does the same
-// database work. bench/test/baseline.test.ts checks they still match the API's source.
+// database work; a product's columns and its JSON come from the data model, as the API's do. bench/test/baseline.test.ts checks they still match the API's source.
 
 export const orderColumns = `id, user_id, status, total_cents, created_at, updated_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
@@ -26,14 +28,11 @@ export const listOrdersSql = `SELECT ${orderColumns} FROM orders WHERE user_id =
 export const orderItemsSql = `SELECT order_id, product_id, quantity, unit_price_cents FROM order_items
      WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no`;
 
-export const productColumns =
-  'id, sku, name, description, category, price_cents, available, created_at, updated_at';
-
 /** The caller's current role, read on every authenticated request: currentRole. */
 export const currentRoleSql = 'SELECT role FROM users WHERE id = $1';
 
 /** The first page of the menu: listProducts with no filter ($1 limit+1). */
-export const listProductsSql = `SELECT ${productColumns} FROM products ORDER BY name, id LIMIT $1`;
+export const listProductsSql = `SELECT ${productRowColumns} FROM products ORDER BY name, id LIMIT $1`;
 
 interface OrderRow {
   id: string;
@@ -50,18 +49,6 @@ interface ItemRow {
   quantity: number;
   unit_price_cents: number;
 }
-interface ProductRow {
-  id: string;
-  sku: string;
-  name: string;
-  description: string;
-  category: string;
-  price_cents: number;
-  available: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
-
 const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const limitOf = (q: unknown) => {
   const n = Number((q as { limit?: string }).limit ?? 20);
@@ -147,21 +134,14 @@ async function main(): Promise<void> {
 
   app.get('/api/products', async (request) => {
     const limit = limitOf(request.query);
-    const { rows } = await pool.query<ProductRow>(listProductsSql, [limit + 1]);
+    const { rows } = await pool.query<Record<string, unknown> & { id: string; name: string }>(
+      listProductsSql,
+      [limit + 1],
+    );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      items: page.map((r) => ({
-        id: r.id,
-        sku: r.sku,
-        name: r.name,
-        description: r.description,
-        category: r.category,
-        priceCents: r.price_cents,
-        available: r.available,
-        createdAt: r.created_at.toISOString(),
-        updatedAt: r.updated_at.toISOString(),
-      })),
+      items: page.map(productFromRow),
       nextCursor: rows.length > limit && last ? cursor({ k: 'p', n: last.name, i: last.id }) : null,
     };
   });

@@ -10,6 +10,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { columnOf, columnsOf, productFields, userFields } from '@order-food/platform/model';
+import type { TSchema } from 'typebox';
 
 /**
  * The rows a data set puts into the four tables, written as COPY text files with their ids
@@ -20,9 +22,9 @@ export const copyTables = [
   {
     table: 'products',
     file: 'products.copy',
-    columns: 'id, sku, name, description, category, price_cents, available',
+    columns: `id, ${columnsOf(productFields).join(', ')}`,
   },
-  { table: 'users', file: 'users.copy', columns: 'id, email, name, role' },
+  { table: 'users', file: 'users.copy', columns: `id, ${columnsOf(userFields).join(', ')}` },
   {
     table: 'orders',
     file: 'orders.copy',
@@ -33,7 +35,7 @@ export const copyTables = [
     file: 'order_items.copy',
     columns: 'order_id, line_no, product_id, quantity, unit_price_cents',
   },
-] as const;
+];
 
 /** One value in COPY's text format. */
 export function copyValue(v: string | number | boolean | null): string {
@@ -79,19 +81,15 @@ async function* lines<T>(path: string): AsyncGenerator<T> {
   for await (const line of rl) if (line.trim() !== '') yield JSON.parse(line) as T;
 }
 
-interface ProductLine {
-  sku: string;
-  name: string;
-  description?: string;
-  category: string;
-  price_cents: number;
-  available?: boolean;
+type Line = Record<string, string | number | boolean | null>;
+
+/** A record's values in the order of its columns, each left-out field at the model's default. */
+function valuesOf(fields: Record<string, TSchema>, record: Line): (string | number | boolean)[] {
+  return Object.entries(fields).map(
+    ([key, schema]) => record[columnOf(key)] ?? (schema as { default: string | boolean }).default,
+  );
 }
-interface UserLine {
-  email: string;
-  name: string;
-  role?: string;
-}
+
 interface OrderLine {
   external_ref: string;
   user_email: string;
@@ -109,26 +107,18 @@ export async function writeCopyFiles(
   if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8'));
   const products = new Map<string, { id: string; price: number }>();
   const w = new Writer(join(out, 'products.copy'));
-  for await (const p of lines<ProductLine>(join(dir, 'products.jsonl'))) {
+  for await (const p of lines<Line>(join(dir, 'products.jsonl'))) {
     const id = randomUUID();
-    products.set(p.sku, { id, price: p.price_cents });
-    await w.row([
-      id,
-      p.sku,
-      p.name,
-      p.description ?? '',
-      p.category,
-      p.price_cents,
-      p.available ?? true,
-    ]);
+    products.set(p.sku as string, { id, price: p.price_cents as number });
+    await w.row([id, ...valuesOf(productFields, p)]);
   }
   await w.close();
   const users = new Map<string, string>();
   const u = new Writer(join(out, 'users.copy'));
-  for await (const r of lines<UserLine>(join(dir, 'users.jsonl'))) {
+  for await (const r of lines<Line>(join(dir, 'users.jsonl'))) {
     const id = randomUUID();
-    users.set(r.email, id);
-    await u.row([id, r.email, r.name, r.role ?? 'customer']);
+    users.set(r.email as string, id);
+    await u.row([id, ...valuesOf(userFields, r)]);
   }
   await u.close();
   const o = new Writer(join(out, 'orders.copy'));

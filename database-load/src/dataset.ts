@@ -5,7 +5,17 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OperationalError } from '@order-food/platform/errors';
 import { checkTimestamp } from '@order-food/platform/iso-timestamp';
-import { textProblem } from '@order-food/platform/text';
+import {
+  checkOrder,
+  checkProduct,
+  checkUser,
+  type Fail,
+  type OrderRecord,
+  type ProductRecord,
+  type UserRecord,
+} from './records.js';
+
+export type { OrderRecord, ProductRecord, UserRecord } from './records.js';
 
 /**
  * A data set is a directory of three JSON Lines files, one record per line, read as streams so a
@@ -19,49 +29,6 @@ export const dataFiles = {
 
 export type DataFile = keyof typeof dataFiles;
 export const fileOrder: readonly DataFile[] = ['products', 'users', 'orders'];
-
-export interface ProductRecord {
-  sku: string;
-  name: string;
-  description: string;
-  category: string;
-  price_cents: number;
-  available: boolean;
-}
-
-export interface UserRecord {
-  email: string;
-  name: string;
-  role: 'customer' | 'admin';
-}
-
-export interface OrderItemRecord {
-  sku: string;
-  quantity: number;
-}
-
-export interface OrderRecord {
-  external_ref: string;
-  user_email: string;
-  status: OrderStatus;
-  /** ISO 8601, or null for "now". */
-  created_at: string | null;
-  items: OrderItemRecord[];
-}
-
-export const orderStatuses = [
-  'pending',
-  'confirmed',
-  'preparing',
-  'out_for_delivery',
-  'delivered',
-  'cancelled',
-] as const;
-export type OrderStatus = (typeof orderStatuses)[number];
-
-export const skuPattern = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
-const emailPattern = /^[^\s@]+@[^\s@]+$/;
-const maxInt32 = 2_147_483_647;
 
 /** A data set that cannot be loaded: names the file, the record and the field. */
 export class DataSetError extends OperationalError {
@@ -88,131 +55,32 @@ export class DataSetError extends OperationalError {
 
 type Json = Record<string, unknown>;
 
-/** Checks one record's fields; each failure throws with the field's name. */
-class Fields {
-  constructor(
-    private readonly obj: Json,
-    private readonly fail: (field: string | undefined, detail: string) => never,
-  ) {}
-
-  allowOnly(known: readonly string[]): void {
-    for (const key of Object.keys(this.obj)) {
-      if (!known.includes(key))
-        this.fail(key, `is not a known field (expected ${known.join(', ')})`);
-    }
-  }
-
-  string(field: string, opts: { min?: number; max: number; optional?: string }): string {
-    const v = this.obj[field];
-    if (v === undefined || v === null) {
-      if (opts.optional !== undefined) return opts.optional;
-      this.fail(field, 'is missing');
-    }
-    if (typeof v !== 'string') this.fail(field, `must be a string, got ${show(v)}`);
-    const problem = textProblem(v);
-    if (problem !== undefined) this.fail(field, problem);
-    const min = opts.min ?? 1;
-    if (v.length < min || v.length > opts.max)
-      this.fail(
-        field,
-        min === 0
-          ? `must be at most ${opts.max} characters`
-          : `must be ${min} to ${opts.max} characters, got ${v.length}`,
-      );
-    return v;
-  }
-
-  integer(field: string, min: number, max: number): number {
-    const v = this.obj[field];
-    if (v === undefined || v === null) this.fail(field, 'is missing');
-    if (typeof v !== 'number' || !Number.isInteger(v))
-      this.fail(field, `must be an integer, got ${show(v)}`);
-    if (v < min) this.fail(field, `must be ${min === 0 ? 'non-negative' : `>= ${min}`}, got ${v}`);
-    if (v > max) this.fail(field, `must be at most ${max}, got ${v}`);
-    return v;
-  }
-
-  boolean(field: string, fallback: boolean): boolean {
-    const v = this.obj[field];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') this.fail(field, `must be true or false, got ${show(v)}`);
-    return v;
-  }
-
-  oneOf<T extends string>(field: string, allowed: readonly T[], fallback?: T): T {
-    const v = this.obj[field];
-    if ((v === undefined || v === null) && fallback !== undefined) return fallback;
-    if (v === undefined || v === null) this.fail(field, 'is missing');
-    if (typeof v !== 'string' || !allowed.includes(v as T))
-      this.fail(field, `must be one of ${allowed.join(', ')}, got ${show(v)}`);
-    return v as T;
-  }
-}
-
 function show(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-type Fail = (field: string | undefined, detail: string) => never;
-
 export function parseProduct(obj: Json, fail: Fail): ProductRecord {
-  const f = new Fields(obj, fail);
-  f.allowOnly(['sku', 'name', 'description', 'category', 'price_cents', 'available']);
-  const sku = f.string('sku', { max: 64 });
-  if (!skuPattern.test(sku))
-    fail('sku', `must match ${skuPattern.source} (upper case letters, digits, _ and -)`);
-  return {
-    sku,
-    name: f.string('name', { max: 200 }),
-    description: f.string('description', { min: 0, max: 2000, optional: '' }),
-    category: f.string('category', { max: 100 }),
-    price_cents: f.integer('price_cents', 0, maxInt32),
-    available: f.boolean('available', true),
-  };
+  return checkProduct(obj, fail);
 }
 
 export function parseUser(obj: Json, fail: Fail): UserRecord {
-  const f = new Fields(obj, fail);
-  f.allowOnly(['email', 'name', 'role']);
-  const email = f.string('email', { min: 3, max: 254 });
-  if (!emailPattern.test(email)) fail('email', `is not an email address: ${show(email)}`);
-  if (email !== email.toLowerCase()) fail('email', `must be lower case, got ${show(email)}`);
-  return {
-    email,
-    name: f.string('name', { max: 200 }),
-    role: f.oneOf('role', ['customer', 'admin'] as const, 'customer'),
-  };
+  const user = checkUser(obj, fail);
+  // The database keeps one spelling of an address; the API lowers what clients send.
+  if (user.email !== user.email.toLowerCase())
+    fail('email', `must be lower case, got ${show(user.email)}`);
+  return user;
 }
 
 export function parseOrder(obj: Json, fail: Fail): OrderRecord {
-  const f = new Fields(obj, fail);
-  f.allowOnly(['external_ref', 'user_email', 'status', 'created_at', 'items']);
-  const external_ref = f.string('external_ref', { max: 200 });
-  const user_email = f.string('user_email', { min: 3, max: 254 });
-  const status = f.oneOf('status', orderStatuses, 'pending');
-  const createdRaw = f.string('created_at', { max: 40, optional: '' });
+  const { created_at: createdRaw, status, ...order } = checkOrder(obj, fail);
   let created_at: string | null = null;
-  if (createdRaw !== '') {
+  if (createdRaw !== undefined && createdRaw !== '') {
     const checked = checkTimestamp(createdRaw);
     if ('problem' in checked) fail('created_at', `${checked.problem}, got ${show(createdRaw)}`);
     created_at = new Date(checked.ms).toISOString();
   }
-  const rawItems = obj.items;
-  if (rawItems === undefined || rawItems === null) fail('items', 'is missing');
-  if (!Array.isArray(rawItems) || rawItems.length === 0)
-    fail('items', 'must be a non-empty array of {sku, quantity}');
-  const items = rawItems.map((item, i): OrderItemRecord => {
-    const prefix = `items[${i}]`;
-    if (typeof item !== 'object' || item === null || Array.isArray(item))
-      fail(prefix, `must be an object {sku, quantity}, got ${show(item)}`);
-    const fi = new Fields(item as Json, (field, detail) =>
-      fail(field ? `${prefix}.${field}` : prefix, detail),
-    );
-    fi.allowOnly(['sku', 'quantity']);
-    return { sku: fi.string('sku', { max: 64 }), quantity: fi.integer('quantity', 1, 1000) };
-  });
-  return { external_ref, user_email, status, created_at, items };
+  return { ...order, status: status ?? 'pending', created_at };
 }
 
 const parsers = { products: parseProduct, users: parseUser, orders: parseOrder } as const;
@@ -570,15 +438,6 @@ export class DataSetReader {
           total += price * item.quantity;
           return { sku: item.sku, quantity: item.quantity, unit_price_cents: price };
         });
-        // Beyond 2^53 the sum is no longer exact: the stored total would not be the lines' sum.
-        if (total > Number.MAX_SAFE_INTEGER)
-          throw new DataSetError(
-            path,
-            line,
-            `order ${JSON.stringify(record.external_ref)}`,
-            'items',
-            `add up to more than ${Number.MAX_SAFE_INTEGER} cents`,
-          );
         this.counts.order_items += items.length;
         checked.push({ line, record, items, total_cents: total });
       }

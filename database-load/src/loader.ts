@@ -3,6 +3,7 @@ import { type AdvisoryLock, acquireAdvisoryLock } from '@order-food/platform/adv
 import type { Database, DbClient, Queryable } from '@order-food/platform/database';
 import { describeError, isConnectionError, OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
+import { tables } from '@order-food/platform/model';
 import {
   type DataFile,
   type DataSetCounts,
@@ -246,20 +247,17 @@ async function loadInTransaction(
     await stageRows(
       client,
       stageTables.products,
-      mapRecords(reader.products(), products, ({ record: p }) => [
-        p.sku,
-        p.name,
-        p.description,
-        p.category,
-        p.price_cents,
-        p.available,
-      ]),
+      mapRecords(reader.products(), products, ({ record: p }) =>
+        stageTables.products.columns.map((c) => p[c]),
+      ),
     );
     const users = progressOf('users');
     await stageRows(
       client,
       stageTables.users,
-      mapRecords(reader.users(), users, ({ record: u }) => [u.email, u.name, u.role]),
+      mapRecords(reader.users(), users, ({ record: u }) =>
+        stageTables.users.columns.map((c) => u[c]),
+      ),
     );
     const orders = progressOf('orders');
     const ids = new OrderIds();
@@ -309,28 +307,13 @@ async function loadInTransaction(
 
   await table('products', async () => {
     await client.query('ANALYZE stage_products');
-    counts.products = await merge(
-      client,
-      mode,
-      reader.counts.products,
-      `INSERT INTO products AS t (sku, name, description, category, price_cents, available)
-       SELECT sku, name, description, category, price_cents, available FROM stage_products`,
-      'sku',
-      ['name', 'description', 'category', 'price_cents', 'available'],
-    );
+    counts.products = await merge(client, mode, reader.counts.products, ...mergeOf('products'));
     progress.products.finish(counts.products as unknown as Record<string, unknown>);
   });
 
   await table('users', async () => {
     await client.query('ANALYZE stage_users');
-    counts.users = await merge(
-      client,
-      mode,
-      reader.counts.users,
-      'INSERT INTO users AS t (email, name, role) SELECT email, name, role FROM stage_users',
-      'email',
-      ['name', 'role'],
-    );
+    counts.users = await merge(client, mode, reader.counts.users, ...mergeOf('users'));
     progress.users.finish(counts.users as unknown as Record<string, unknown>);
   });
 
@@ -418,6 +401,21 @@ async function* mapRecords<R>(
     yield batch.map(toRow);
     progress.add(batch.length);
   }
+}
+
+/**
+ * The insert from staging, the natural key and the columns an upsert changes, of a table the
+ * model describes field by field.
+ */
+function mergeOf(table: 'products' | 'users'): [string, string, readonly string[]] {
+  const { key } = tables[table];
+  const columns = stageTables[table].columns;
+  const list = columns.join(', ');
+  return [
+    `INSERT INTO ${table} AS t (${list}) SELECT ${list} FROM ${stageTables[table].name}`,
+    key,
+    columns.filter((c) => c !== key),
+  ];
 }
 
 /**

@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { DbClient } from '@order-food/platform/database';
+import {
+  columnOf,
+  columnsOf,
+  productFields,
+  sqlTypeOf,
+  userFields,
+} from '@order-food/platform/model';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { TSchema } from 'typebox';
 
 export type StageValue = string | number | boolean | null;
 
@@ -17,11 +25,8 @@ export interface StageTable {
  * the order's line in its file, for the report of a repeated external_ref.
  */
 export const stageTables = {
-  products: {
-    name: 'stage_products',
-    columns: ['sku', 'name', 'description', 'category', 'price_cents', 'available'],
-  },
-  users: { name: 'stage_users', columns: ['email', 'name', 'role'] },
+  products: { name: 'stage_products', columns: columnsOf(productFields) },
+  users: { name: 'stage_users', columns: columnsOf(userFields) },
   orders: {
     name: 'stage_orders',
     columns: [
@@ -39,14 +44,16 @@ export const stageTables = {
   },
 } as const satisfies Record<string, StageTable>;
 
+/** The staging columns of a set of model fields: every one filled in (defaults applied). */
+function stageColumns(fields: Record<string, TSchema>): string {
+  return Object.entries(fields)
+    .map(([key, schema]) => `${columnOf(key)} ${sqlTypeOf(schema)} NOT NULL`)
+    .join(', ');
+}
+
 export const createStageTables = `
-CREATE TEMPORARY TABLE stage_products (
-  sku text NOT NULL, name text NOT NULL, description text NOT NULL, category text NOT NULL,
-  price_cents integer NOT NULL, available boolean NOT NULL
-) ON COMMIT DROP;
-CREATE TEMPORARY TABLE stage_users (
-  email text NOT NULL, name text NOT NULL, role text NOT NULL
-) ON COMMIT DROP;
+CREATE TEMPORARY TABLE stage_products (${stageColumns(productFields)}) ON COMMIT DROP;
+CREATE TEMPORARY TABLE stage_users (${stageColumns(userFields)}) ON COMMIT DROP;
 CREATE TEMPORARY TABLE stage_orders (
   line integer NOT NULL, id uuid NOT NULL, external_ref text NOT NULL, user_email text NOT NULL,
   status text NOT NULL, created_at timestamptz, total_cents bigint NOT NULL,

@@ -8,11 +8,9 @@ import {
   parseCommonConfig,
 } from '@order-food/platform/config';
 import { ConfigError } from '@order-food/platform/errors';
+import { requiredSchemaVersion } from '@order-food/platform/model';
 
 type Env = Record<string, string | undefined>;
-
-/** Migration 0002 (data_load_history) is the newest schema this build relies on. */
-export const requiredSchemaVersion = 2;
 
 /** Used only when ENVIRONMENT=development and no secret is given, so `npm start` needs no set-up. */
 export const developmentJwtSecret = 'order-food-development-secret-do-not-use-in-production';
@@ -102,7 +100,7 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     }),
     menuCacheMaxBytes: envInt(env, 'MENU_CACHE_MAX_MB', 16, { min: 0, max: 1024 }) * 1024 * 1024,
     readyCacheMs: envSeconds(env, 'READY_CACHE', 1, { min: 0, max: 60 }),
-    minSchemaVersion: requiredSchemaVersion,
+    minSchemaVersion: requiredSchemaVersion['order-food'],
     printExamples: envBool(env, 'ORDER_FOOD_PRINT_EXAMPLES', false),
   });
 }

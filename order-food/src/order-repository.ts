@@ -1,7 +1,12 @@
 import type { Queryable } from '@order-food/platform/database';
+import {
+  maxQuantity,
+  type OrderStatus,
+  type OrderT,
+  transitions,
+} from '@order-food/platform/model';
 import { encodeOrderCursor, type OrderPosition } from './cursor.js';
 import { conflict, HttpProblem, notFound, unauthorized } from './problem.js';
-import { maxQuantity, type OrderStatus, type OrderT } from './schemas.js';
 
 interface OrderRow {
   id: string;
@@ -256,16 +261,6 @@ export async function listOrders(
     nextCursor: more && last ? encodeOrderCursor({ createdAt: last.position, id: last.id }) : null,
   };
 }
-
-/** The status machine: where each status may go next. */
-export const transitions: Record<OrderStatus, readonly OrderStatus[]> = {
-  pending: ['confirmed', 'cancelled'],
-  confirmed: ['preparing', 'cancelled'],
-  preparing: ['out_for_delivery'],
-  out_for_delivery: ['delivered'],
-  delivered: [],
-  cancelled: [],
-};
 
 /**
  * Moves an order to status `to` if the machine allows it from its current status, under a row

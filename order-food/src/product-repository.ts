@@ -1,39 +1,25 @@
 import type { Queryable } from '@order-food/platform/database';
+import {
+  columnOf,
+  columnsOf,
+  type ProductChanges,
+  type ProductInput,
+  type ProductT,
+  productFields,
+  productFromRow,
+  productRowColumns,
+} from '@order-food/platform/model';
 import { encodeProductCursor, type ProductPosition } from './cursor.js';
 import { conflict, notFound } from './problem.js';
-import type { ProductT } from './schemas.js';
 
 /** Channel on which every product change is announced, so each replica drops its menu cache. */
 export const productsChannel = 'order_food_products_changed';
 
-interface ProductRow {
-  id: string;
-  sku: string;
-  name: string;
-  description: string;
-  category: string;
-  price_cents: number;
-  available: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
+/** created_at and updated_at arrive as Dates; the model's fields by their columns. */
+type ProductRow = Record<string, unknown> & { id: string; name: string };
 
-const columns =
-  'id, sku, name, description, category, price_cents, available, created_at, updated_at';
-
-function toProduct(r: ProductRow): ProductT {
-  return {
-    id: r.id,
-    sku: r.sku,
-    name: r.name,
-    description: r.description,
-    category: r.category,
-    priceCents: r.price_cents,
-    available: r.available,
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-  };
-}
+const columns = productRowColumns;
+const toProduct = productFromRow;
 
 export interface ProductFilter {
   category?: string | undefined;
@@ -87,29 +73,17 @@ function skuTaken(err: unknown, sku: string | undefined): never {
   throw err;
 }
 
-export interface ProductInput {
-  sku: string;
-  name: string;
-  description?: string | undefined;
-  category: string;
-  priceCents: number;
-  available?: boolean | undefined;
-}
+const fields = Object.keys(productFields) as (keyof typeof productFields)[];
+const insertColumns = columnsOf(productFields).join(', ');
+const insertParams = fields.map((_, i) => `$${i + 1}`).join(', ');
 
 /** tx must be a transaction: the notification is delivered only if the change commits. */
 export async function createProduct(tx: Queryable, input: ProductInput): Promise<ProductT> {
   try {
     const { rows } = await tx.query<ProductRow>(
-      `INSERT INTO products (sku, name, description, category, price_cents, available)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
-      [
-        input.sku,
-        input.name,
-        input.description ?? '',
-        input.category,
-        input.priceCents,
-        input.available ?? true,
-      ],
+      `INSERT INTO products (${insertColumns}) VALUES (${insertParams}) RETURNING ${columns}`,
+      // The validator filled in the defaults; a caller inside the API may leave them out.
+      fields.map((f) => input[f] ?? (productFields[f] as { default?: unknown }).default),
     );
     const row = rows[0]!;
     await announce(tx, row.id);
@@ -119,17 +93,6 @@ export async function createProduct(tx: Queryable, input: ProductInput): Promise
   }
 }
 
-const patchable = {
-  sku: 'sku',
-  name: 'name',
-  description: 'description',
-  category: 'category',
-  priceCents: 'price_cents',
-  available: 'available',
-} as const;
-
-export type ProductChanges = Partial<Record<keyof typeof patchable, string | number | boolean>>;
-
 export async function updateProduct(
   tx: Queryable,
   id: string,
@@ -137,11 +100,11 @@ export async function updateProduct(
 ): Promise<ProductT> {
   const sets: string[] = [];
   const params: unknown[] = [id];
-  for (const [field, column] of Object.entries(patchable)) {
-    const value = changes[field as keyof typeof patchable];
+  for (const field of fields) {
+    const value = changes[field];
     if (value === undefined) continue;
     params.push(value);
-    sets.push(`${column} = $${params.length}`);
+    sets.push(`${columnOf(field)} = $${params.length}`);
   }
   sets.push('updated_at = now()');
   try {
@@ -154,6 +117,6 @@ export async function updateProduct(
     await announce(tx, id);
     return toProduct(row);
   } catch (err) {
-    skuTaken(err, changes.sku as string | undefined);
+    skuTaken(err, changes.sku);
   }
 }

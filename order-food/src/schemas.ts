@@ -1,6 +1,25 @@
+import {
+  maxOrderLines,
+  maxQuantity,
+  productFields,
+  Quantity,
+  Status,
+  Uuid,
+  userFields,
+} from '@order-food/platform/model';
 import { type Static, type TSchema, Type } from 'typebox';
 
-export const Uuid = Type.String({ format: 'uuid' });
+// The routes' schemas of the data model itself come from the model; the rest is the API's own.
+export {
+  Order,
+  type OrderT,
+  Product,
+  ProductCreate,
+  ProductPatch,
+  Status,
+  User,
+  Uuid,
+} from '@order-food/platform/model';
 
 export const Problem = Type.Object(
   {
@@ -76,115 +95,9 @@ export const Page = <T extends TSchema>(item: T) =>
     { additionalProperties: false },
   );
 
-export const Sku = Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{0,63}$' });
-export const ProductName = Type.String({ minLength: 1, maxLength: 200 });
-export const Description = Type.String({ maxLength: 2000 });
-export const Category = Type.String({ minLength: 1, maxLength: 100 });
-export const PriceCents = Type.Integer({ minimum: 0, maximum: 10_000_000 });
+export const Category = productFields.category;
 
-export const Product = Type.Object(
-  {
-    id: Uuid,
-    sku: Type.String(),
-    name: Type.String(),
-    description: Type.String(),
-    category: Type.String(),
-    priceCents: Type.Integer(),
-    available: Type.Boolean(),
-    createdAt: Type.String({ format: 'date-time' }),
-    updatedAt: Type.String({ format: 'date-time' }),
-  },
-  { additionalProperties: false },
-);
-export type ProductT = Static<typeof Product>;
-
-export const ProductCreate = Type.Object(
-  {
-    sku: Sku,
-    name: ProductName,
-    description: Type.Optional(Description),
-    category: Category,
-    priceCents: PriceCents,
-    available: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-
-export const ProductPatch = Type.Object(
-  {
-    sku: Type.Optional(Sku),
-    name: Type.Optional(ProductName),
-    description: Type.Optional(Description),
-    category: Type.Optional(Category),
-    priceCents: Type.Optional(PriceCents),
-    available: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
-
-export const Role = Type.Enum(['customer', 'admin'], { type: 'string' });
-export type RoleT = Static<typeof Role>;
-
-export const User = Type.Object(
-  {
-    id: Uuid,
-    email: Type.String(),
-    name: Type.String(),
-    role: Role,
-    createdAt: Type.String({ format: 'date-time' }),
-  },
-  { additionalProperties: false },
-);
-export type UserT = Static<typeof User>;
-
-export const UserCreate = Type.Object(
-  {
-    email: Type.String({ format: 'email', minLength: 3, maxLength: 254 }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    role: Type.Optional(Role),
-  },
-  { additionalProperties: false },
-);
-
-export const orderStatuses = [
-  'pending',
-  'confirmed',
-  'preparing',
-  'out_for_delivery',
-  'delivered',
-  'cancelled',
-] as const;
-export type OrderStatus = (typeof orderStatuses)[number];
-// Closed sets of strings are enums, not unions of literals: a union is an anyOf, for which the
-// response serializer (fast-json-stringify) runs a schema validator per branch on every value it
-// writes (up to six per order on a page), and its errors name each branch instead of the set.
-export const Status = Type.Enum(orderStatuses, { type: 'string' });
-
-export const OrderItem = Type.Object(
-  {
-    productId: Uuid,
-    quantity: Type.Integer(),
-    unitPriceCents: Type.Integer(),
-  },
-  { additionalProperties: false },
-);
-
-export const Order = Type.Object(
-  {
-    id: Uuid,
-    userId: Uuid,
-    status: Status,
-    totalCents: Type.Integer(),
-    items: Type.Array(OrderItem),
-    createdAt: Type.String({ format: 'date-time' }),
-    updatedAt: Type.String({ format: 'date-time' }),
-  },
-  { additionalProperties: false },
-);
-export type OrderT = Static<typeof Order>;
-
-/** The most of one product one order may hold (order_items enforces it too). */
-export const maxQuantity = 1000;
+export const UserCreate = Type.Object(userFields, { additionalProperties: false });
 
 /** What POST /api/orders does with a product named on several lines; the OpenAPI says it. */
 export const repeatedProductRule = `Lines naming the same product (its id in any letter case) are merged into one line, at the place of the first, with their quantities added; the merged quantity is held to the same limit of ${maxQuantity} (400 beyond it, naming the lines).`;
@@ -195,11 +108,11 @@ export const OrderCreate = Type.Object(
       Type.Object(
         {
           productId: Uuid,
-          quantity: Type.Integer({ minimum: 1, maximum: maxQuantity }),
+          quantity: Quantity,
         },
         { additionalProperties: false },
       ),
-      { minItems: 1, maxItems: 100, description: repeatedProductRule },
+      { minItems: 1, maxItems: maxOrderLines, description: repeatedProductRule },
     ),
   },
   { additionalProperties: false },

@@ -1,5 +1,5 @@
+import type { RoleT } from '@order-food/platform/model';
 import { createSigner, createVerifier } from 'fast-jwt';
-import type { RoleT } from './schemas.js';
 
 export interface Principal {
   userId: string;

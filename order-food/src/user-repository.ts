@@ -1,6 +1,6 @@
 import type { Queryable } from '@order-food/platform/database';
+import type { RoleT, UserT } from '@order-food/platform/model';
 import { conflict } from './problem.js';
-import type { RoleT, UserT } from './schemas.js';
 
 interface UserRow {
   id: string;

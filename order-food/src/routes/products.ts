@@ -5,13 +5,7 @@ import { Type } from 'typebox';
 import { decodeProductCursor } from '../cursor.js';
 import { MenuCache, type MenuCacheOptions } from '../menu-cache.js';
 import { notFound } from '../problem.js';
-import {
-  createProduct,
-  getProduct,
-  listProducts,
-  type ProductChanges,
-  updateProduct,
-} from '../product-repository.js';
+import { createProduct, getProduct, listProducts, updateProduct } from '../product-repository.js';
 import {
   Category,
   Cursor,
@@ -195,7 +189,7 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
     },
     async (request) => {
       const product = await db.transaction((tx) =>
-        updateProduct(tx, request.params.id, request.body as ProductChanges),
+        updateProduct(tx, request.params.id, request.body),
       );
       cache.invalidate();
       return product;
