@@ -1,9 +1,10 @@
-import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Span, trace } from '@opentelemetry/api';
 import { type AdvisoryLock, acquireAdvisoryLock } from '@order-food/platform/advisory-lock';
 import type { Database, DbClient, Queryable } from '@order-food/platform/database';
 import { describeError, isConnectionError, OperationalError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
 import { tables } from '@order-food/platform/model';
+import { inSpan } from '@order-food/platform/span';
 import {
   type DataFile,
   type DataSetCounts,
@@ -67,24 +68,6 @@ export interface LoadResult {
   dataSet?: DataSetCounts;
   durationMs: number;
   historyId: number;
-}
-
-async function inSpan<T>(
-  name: string,
-  attributes: Record<string, string | number | boolean>,
-  fn: (span: Span) => Promise<T>,
-): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(err) });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
 }
 
 function currentTraceId(): string | undefined {
@@ -242,57 +225,63 @@ async function loadInTransaction(
     new Progress(logger, kind, reader.size(kind), reader.position, progressIntervalMs);
   await client.exec(createStageTables);
 
-  const progress = await inSpan('database-load validate', { 'data.dir': dir }, async (span) => {
-    const products = progressOf('products');
-    await stageRows(
-      client,
-      stageTables.products,
-      mapRecords(reader.products(), products, ({ record: p }) =>
-        stageTables.products.columns.map((c) => p[c]),
-      ),
-    );
-    const users = progressOf('users');
-    await stageRows(
-      client,
-      stageTables.users,
-      mapRecords(reader.users(), users, ({ record: u }) =>
-        stageTables.users.columns.map((c) => u[c]),
-      ),
-    );
-    const orders = progressOf('orders');
-    const ids = new OrderIds();
-    await stageRows(
-      client,
-      stageTables.orders,
-      mapRecords(reader.orders(), orders, ({ line, record: o, items, total_cents }) => [
-        line,
-        ids.next(o.created_at === null ? undefined : Date.parse(o.created_at)),
-        o.external_ref,
-        o.user_email,
-        o.status,
-        o.created_at,
-        total_cents,
-        arrayLiteral(items.map((i) => i.sku)),
-        arrayLiteral(items.map((i) => i.quantity)),
-        arrayLiteral(items.map((i) => i.unit_price_cents)),
-      ]),
-    );
-    if (reader.digest() !== hash) throw changedWhileReading(dir);
-    await client.query('ANALYZE stage_orders');
-    await checkRepeatedRefs(client, reader.path('orders'));
-    span.setAttributes({
-      'data.hash': hash,
-      'data.products': reader.counts.products,
-      'data.users': reader.counts.users,
-      'data.orders': reader.counts.orders,
-      'data.order_items': reader.counts.order_items,
-    });
-    return { products, users, orders };
-  });
+  const progress = await inSpan(
+    tracer,
+    'database-load validate',
+    { 'data.dir': dir },
+    async (span) => {
+      const products = progressOf('products');
+      await stageRows(
+        client,
+        stageTables.products,
+        mapRecords(reader.products(), products, ({ record: p }) =>
+          stageTables.products.columns.map((c) => p[c]),
+        ),
+      );
+      const users = progressOf('users');
+      await stageRows(
+        client,
+        stageTables.users,
+        mapRecords(reader.users(), users, ({ record: u }) =>
+          stageTables.users.columns.map((c) => u[c]),
+        ),
+      );
+      const orders = progressOf('orders');
+      const ids = new OrderIds();
+      await stageRows(
+        client,
+        stageTables.orders,
+        mapRecords(reader.orders(), orders, ({ line, record: o, items, total_cents }) => [
+          line,
+          ids.next(o.created_at === null ? undefined : Date.parse(o.created_at)),
+          o.external_ref,
+          o.user_email,
+          o.status,
+          o.created_at,
+          total_cents,
+          arrayLiteral(items.map((i) => i.sku)),
+          arrayLiteral(items.map((i) => i.quantity)),
+          arrayLiteral(items.map((i) => i.unit_price_cents)),
+        ]),
+      );
+      if (reader.digest() !== hash) throw changedWhileReading(dir);
+      await client.query('ANALYZE stage_orders');
+      await checkRepeatedRefs(client, reader.path('orders'));
+      span.setAttributes({
+        'data.hash': hash,
+        'data.products': reader.counts.products,
+        'data.users': reader.counts.users,
+        'data.orders': reader.counts.orders,
+        'data.order_items': reader.counts.order_items,
+      });
+      return { products, users, orders };
+    },
+  );
   logger.info({ hash, mode, dir, ...reader.counts }, 'data set is valid');
 
   const table = (name: TableName, fn: (span: Span) => Promise<void>) =>
     inSpan(
+      tracer,
       `database-load ${name}`,
       { 'db.collection.name': name, 'data.mode': mode },
       async (span) => {
