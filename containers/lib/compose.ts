@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { join } from 'node:path';
+import { freePort } from '@order-food/platform/testing/free-port';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { parse } from 'yaml';
 
@@ -42,14 +43,6 @@ export function run(command: string, args: string[], env?: NodeJS.ProcessEnv): P
 
 export const podman = (...args: string[]) => run('podman', args);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export function get(url: string, socketPath?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

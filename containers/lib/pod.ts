@@ -3,12 +3,14 @@
  * what a scenario does with the result (play it, read its containers, clean up).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@order-food/platform/testing/free-port';
 import { stringify } from 'yaml';
 import type { Manifest } from '../../order-food/test/deploy/kubernetes-schema.js';
 import { type PodmanResult, podman, podmanOk } from './podman.js';
+
+export { freePort };
 
 interface EnvVar {
   name: string;
@@ -290,15 +292,4 @@ export async function waitForReady(port: number, api: string, timeoutMs = 180_00
       throw new Error(`${api} was not ready within ${timeoutMs} ms (last /ready: ${status})`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** A free TCP port on the host's loopback (pods share the host's network). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '@order-food/platform/testing/free-port';
 import {
   type PgBouncer,
   skipWithoutPgBouncer,
@@ -24,17 +24,6 @@ import { type Fixtures, prepareDatabase } from './helpers.js';
 const skip =
   skipWithoutPgBouncer() || (!(await postgresAvailable()) && 'PgBouncer needs PostgreSQL');
 const jwtSecret = 'pooler-test-secret-0123456789abcdef0123456789';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Api {
   name: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '@order-food/platform/testing/free-port';
 import { OtlpReceiver } from '@order-food/platform/testing/otlp-receiver';
 import { runProgram, startProgram } from '@order-food/platform/testing/run-program';
 import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
@@ -17,17 +17,6 @@ before(async () => {
 after(async () => {
   await tdb?.drop();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Api {
   child: ChildProcess;

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { podStartIds } from '@order-food/platform/telemetry';
+import { freePort } from '@order-food/platform/testing/free-port';
 import { OtlpReceiver, type ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
 import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot, runProgram, startProgram } from '@order-food/platform/testing/run-program';
@@ -54,14 +54,6 @@ const kubeStateMetrics = new Set([
   'kube_pod_container_info',
   'kube_pod_container_status_ready',
 ]);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function telemetryEnv(receiver: OtlpReceiver, extra: Record<string, string | undefined> = {}) {
   return {

@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { podStartIds } from '@order-food/platform/telemetry';
+import { freePort } from '@order-food/platform/testing/free-port';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -44,14 +44,6 @@ function withoutInherited(): Record<string, undefined> {
       .concat('OTEL_SDK_DISABLED', 'NODE_ENV')
       .map((k) => [k, undefined]),
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function startApi(

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { freePort } from '@order-food/platform/testing/free-port';
 import { lockDirectory, makeDirectory } from '../src/directories.js';
 import { runProgram, startProgram } from '../testing/run-program.js';
 
@@ -55,16 +55,6 @@ test('the lock file: refused while its process runs, taken over once it is gone'
   release();
   assert.ok(!existsSync(lock));
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('two programs on one embedded database: the second exits 1 naming the first; a stale lock is taken over', async () => {
   const dataDir = join(base, 'pglite');

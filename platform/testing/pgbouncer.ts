@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 import { onPath, skipWithoutTool } from './require-tool.js';
 
 export interface PgBouncer {
@@ -23,17 +24,6 @@ export const pgbouncerPath = onPath('pgbouncer') ?? '/usr/sbin/pgbouncer';
 /** The describe() skip option of tests that need PgBouncer. */
 export function skipWithoutPgBouncer(): string | false {
   return skipWithoutTool('pgbouncer', 'pgbouncer', onPath('pgbouncer') !== undefined);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function answers(port: number): Promise<boolean> {

@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '@order-food/platform/testing/free-port';
 import {
   type ProgramName,
   type RunOptions,
   startProgram,
 } from '@order-food/platform/testing/run-program';
+
+export { freePort };
 
 export interface Exit {
   code: number | null;
@@ -113,16 +115,4 @@ function readProc(path: string): string {
   } catch {
     return '';
   }
-}
-
-/** A free port on 127.0.0.1 (bound and released; the caller binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
