@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDatabaseTarget } from '@order-food/platform/config';
 import { createDatabase, type Database } from '@order-food/platform/database';
 import { createLogger } from '@order-food/platform/logger';
-import { programs, runProgram } from '@order-food/platform/testing/run-program';
+import { freePort } from '@order-food/platform/testing/free-port';
+import { programs, runProgram, startProgram } from '@order-food/platform/testing/run-program';
 import {
   createTestDatabase,
   sql,
@@ -174,4 +176,43 @@ export function assertProblem(answer: Answer, status: number): void {
   assert.equal(answer.body.status, status);
   for (const field of ['type', 'title', 'detail', 'instance'])
     assert.equal(typeof answer.body[field], 'string', `problem field ${field}`);
+}
+
+export interface ApiProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** The real API as a process on a free loopback port, once /ready answers 200. */
+export async function startApiProcess(
+  env: Record<string, string | undefined>,
+): Promise<ApiProcess> {
+  const port = await freePort();
+  const child = startProgram('order-food', [], {
+    env: { PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_DRAIN_DELAY: '0', ...env },
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // A bound for a broken start, not a timing assertion.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`order-food exited ${child.exitCode}: ${output}`);
+    const ready = await fetch(`${url}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) return { child, url, output: () => output };
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`order-food did not become ready: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

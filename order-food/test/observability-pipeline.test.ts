@@ -4,7 +4,7 @@
  * passes promtool; the dashboard and the alert rules name only metrics that exist.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { podStartIds } from '@order-food/platform/telemetry';
 import { freePort } from '@order-food/platform/testing/free-port';
 import { OtlpReceiver, type ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
 import { requireTool } from '@order-food/platform/testing/require-tool';
-import { repoRoot, runProgram, startProgram } from '@order-food/platform/testing/run-program';
+import { repoRoot, runProgram, } from '@order-food/platform/testing/run-program';
 import {
   createTestDatabase,
   sql,
@@ -23,6 +23,7 @@ import {
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
 import { createTokenService } from '../src/token.js';
+import { type ApiProcess, startApiProcess } from './helpers.js';
 
 const jwtSecret = randomBytes(24).toString('hex');
 
@@ -73,46 +74,10 @@ function newTraceparent(): { traceId: string; traceparent: string } {
   return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
 }
 
-interface Api {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
+type Api = ApiProcess;
 
-async function startApi(env: Record<string, string | undefined>): Promise<Api> {
-  const port = await freePort();
-  const child = startProgram('order-food', [], {
-    env: {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      JWT_SECRET: jwtSecret,
-      SHUTDOWN_DRAIN_DELAY: '0',
-      ...env,
-    },
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`order-food exited ${child.exitCode}: ${output}`);
-    const ready = await fetch(`${url}/ready`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) return { child, url, output: () => output };
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`order-food did not become ready: ${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const startApi = (env: Record<string, string | undefined>) =>
+  startApiProcess({ JWT_SECRET: jwtSecret, ...env });
 
 async function stopApi(api: Api | undefined): Promise<number | null> {
   if (!api || api.child.exitCode !== null) return api?.child.exitCode ?? null;

@@ -13,14 +13,14 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { podStartIds } from '@order-food/platform/telemetry';
-import { freePort } from '@order-food/platform/testing/free-port';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
   receiverOnLoopback,
 } from '@order-food/platform/testing/otlp-receiver';
-import { runProgram, startProgram } from '@order-food/platform/testing/run-program';
+import { runProgram, } from '@order-food/platform/testing/run-program';
 import { createTestDatabase, type TestDatabase } from '@order-food/platform/testing/test-database';
+import { startApiProcess } from './helpers.js';
 
 /** The seed's port for Jaeger's OTLP/HTTP receiver, where its legacy collector URL is sent. */
 const otlpPort = 4318;
@@ -44,40 +44,6 @@ function withoutInherited(): Record<string, undefined> {
       .concat('OTEL_SDK_DISABLED', 'NODE_ENV')
       .map((k) => [k, undefined]),
   );
-}
-
-async function startApi(
-  env: Record<string, string | undefined>,
-): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const port = await freePort();
-  const child = startProgram('order-food', [], {
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_DRAIN_DELAY: '0' },
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  // A bound for a broken start, not a timing assertion.
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`order-food exited ${child.exitCode}: ${output}`);
-    if (
-      await fetch(`${url}/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      )
-    )
-      return { child, url, output: () => output };
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`order-food did not become ready: ${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function stop(child: ChildProcess): Promise<number | null> {
@@ -139,7 +105,7 @@ describe("the seed's telemetry environment", () => {
       assert.ok(lines[0]!.includes(`http://${host}:4318/v1/traces`), lines[0]);
     }
 
-    const api = await startApi({ ...env, JWT_SECRET: randomBytes(24).toString('hex') });
+    const api = await startApiProcess({ ...env, JWT_SECRET: randomBytes(24).toString('hex') });
     try {
       // A request of the pod's start, as a smoke check after a deploy sends it: with the pod
       // start's context (derived from the pod's UID, docs/OBSERVABILITY.md) it joins that trace.
