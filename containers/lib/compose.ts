@@ -13,11 +13,9 @@ import { join } from 'node:path';
 import { freePort } from '@order-food/platform/testing/free-port';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { parse } from 'yaml';
+import { images } from './podman.js';
 
 const standIns = join(repoRoot, 'containers/stand-ins');
-export const programImages = ['database-migration', 'database-load', 'order-food'].map(
-  (name) => `localhost/${name}:1.0.0`,
-);
 const postgresImage = 'localhost/compose-stand-in-postgres:15';
 const nodeImage = 'localhost/compose-stand-in-node:1';
 
@@ -207,7 +205,7 @@ export async function composeMissing(): Promise<string | undefined> {
   ] as const) {
     if ((await run(tool, [...args])).status !== 0) return `${tool} is not installed`;
   }
-  for (const image of programImages) {
+  for (const image of Object.values(images)) {
     if ((await podman('image', 'exists', image)).status !== 0)
       return `${image} is not built (npm run test:containers builds it)`;
   }
