@@ -14,7 +14,7 @@ import { podStartIds } from '@order-food/platform/telemetry';
 import { freePort } from '@order-food/platform/testing/free-port';
 import { OtlpReceiver, type ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
 import { requireTool } from '@order-food/platform/testing/require-tool';
-import { repoRoot, runProgram, } from '@order-food/platform/testing/run-program';
+import { repoRoot, runProgram } from '@order-food/platform/testing/run-program';
 import {
   createTestDatabase,
   sql,

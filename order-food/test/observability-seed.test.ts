@@ -18,7 +18,7 @@ import {
   type ReceivedSpan,
   receiverOnLoopback,
 } from '@order-food/platform/testing/otlp-receiver';
-import { runProgram, } from '@order-food/platform/testing/run-program';
+import { runProgram } from '@order-food/platform/testing/run-program';
 import { createTestDatabase, type TestDatabase } from '@order-food/platform/testing/test-database';
 import { startApiProcess } from './helpers.js';
 
