@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Quick deploy to minikube: builds the three images into minikube's Docker and installs (or
-# upgrades) the one Helm release whose pods run database-migration -> database-load -> order-food.
-# Safe to run again. If a pod does not become ready in time (an init container fails), helm rolls
-# the release back (--atomic) and this script exits 1.
-#
-#   ./deploy.sh [extra helm flags, e.g. --set replicaCount=2]
-#
-# Environment:
-#   RELEASE           Helm release name (default: order-food)
-#   NAMESPACE         Kubernetes namespace (default: default)
-#   TIMEOUT           how long helm waits for ready pods (default: 10m)
-#   DEV_DEPENDENCIES  true (default): also run the chart's development PostgreSQL and Jaeger,
-#                     so a bare minikube is enough; false: bring your own (set secret.* values)
-#   SKIP_BUILD        true: deploy the images already in minikube's Docker
+# Quick deploy to minikube: the three images into minikube's Docker, then one Helm release
+# (database-migration -> database-load -> order-food). Safe to run again; a pod that never gets
+# ready rolls the release back (--atomic) and exits 1. ./deploy.sh --help lists the settings.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+usage() {
+  cat <<'EOF'
+Usage: ./deploy.sh [extra helm flags, e.g. --set replicaCount=2]
+
+Builds the three images into minikube's Docker and installs (or upgrades) the Helm release.
+
+Environment:
+  RELEASE           Helm release name (default: order-food)
+  NAMESPACE         Kubernetes namespace (default: default)
+  TIMEOUT           how long helm waits for ready pods (default: 10m)
+  DEV_DEPENDENCIES  true (default): also run the chart's development PostgreSQL and Jaeger,
+                    so a bare minikube is enough; false: bring your own (set secret.* values)
+  SKIP_BUILD        true: deploy the images already in minikube's Docker
+EOF
+}
+case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 
 RELEASE=${RELEASE:-order-food}
 NAMESPACE=${NAMESPACE:-default}

@@ -1,9 +1,7 @@
 /**
  * npm run bench [-- --quick] [-- --only ID[,ID…]] [-- --out DIR] [-- --keep]
- *
- * Measures each figure of bench/README.md against a baseline run in the same process tree, and
- * writes latest.md and latest.json. Only a full run of every figure writes bench/results/latest.*;
- * a quick or partial run writes to its run directory under bench/results/tmp/ (or --out).
+ * Measures each figure of bench/README.md against a baseline in the same run. Only a full run
+ * writes bench/results/latest.*; others write under bench/results/tmp/ (or --out).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

@@ -1,11 +1,7 @@
 /**
- * docker-compose.yml, run for real: Debian's docker-compose 1.29 drives podman through its Docker
- * API (`podman system service` on a socket of the suite's own). An override file puts every
- * service on the host network and stands in for the images no registry serves us (Debian's
- * PostgreSQL on a free port, an OTLP/HTTP receiver for Jaeger, idle Prometheus and Grafana;
- * containers/lib/compose.ts). Shown: the pod's order, read from the containers' start and finish
- * times; a second `up` whose set-up steps run again as no-ops; a failing migration that keeps the
- * load and the API from ever starting.
+ * docker-compose.yml run for real: docker-compose 1.29 against podman's Docker API, host network
+ * and stand-ins for registry images (containers/lib/compose.ts). Shown: the pod order, a second
+ * `up` whose set-up steps are no-ops, a failing migration that stops the rest.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

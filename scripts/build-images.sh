@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Builds the three images from the repository root (`npm run images`), each tagged with its
-# package.json version.
-#
-#   scripts/build-images.sh [IMAGE...]      default: database-migration database-load order-food
-#
-# Environment:
-#   IMAGE_TAG       the tag of every image (default: the workspace's package.json version)
-#   IMAGE_REGISTRY  a prefix for the names, e.g. ghcr.io/acme/ (default: none)
-#   EXTRA_TAGS      more tags, space-separated, e.g. the commit: EXTRA_TAGS="$(git rev-parse --short HEAD)"
-#   PUSH            true: push every tag after its build
-#   DOCKER          the docker command (default: docker); podman works too
-#   BUILD_FLAGS     more flags for every build, space-separated, e.g. "--network host" (the
-#                   container suite passes a CA bundle mounted for build steps only: see
-#                   scripts/containers/prepare.sh)
+# Builds the three images (`npm run images`), each tagged with its package.json version.
+# scripts/build-images.sh --help lists the settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/build-images.sh [IMAGE...]   default: database-migration database-load order-food
+
+Environment:
+  IMAGE_TAG       the tag of every image (default: the workspace's package.json version)
+  IMAGE_REGISTRY  a prefix for the names, e.g. ghcr.io/acme/ (default: none)
+  EXTRA_TAGS      more tags, space-separated, e.g. EXTRA_TAGS="$(git rev-parse --short HEAD)"
+  PUSH            true: push every tag after its build
+  DOCKER          the docker command (default: docker); podman works too
+  BUILD_FLAGS     more flags for every build, space-separated, e.g. "--network host"
+                  (scripts/containers/prepare.sh adds a CA bundle mounted for build steps only)
+EOF
+}
+case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 
 all=(database-migration database-load order-food)
 images=("$@")

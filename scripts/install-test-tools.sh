@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
-# The system tools the tests run: installed with apt-get when missing, if run as root on Debian;
-# otherwise one line per missing tool names the package to install (the tests that need it are
-# skipped). Under CI=true a tool still missing is an error. Says nothing when all are there.
-# npm test and .ci/run run it first.
-#
-#   bash scripts/install-test-tools.sh [--containers]
-#     --containers         also what `npm run test:containers` needs (podman, buildah, ...)
-#   TEST_TOOLS_INSTALL=no  only report, never install (e.g. as root on a machine you manage)
+# Installs the system tools the tests run (apt-get, as root on Debian); otherwise one line per
+# missing tool names its package and those tests skip. Under CI=true a missing tool is an error.
+#   bash scripts/install-test-tools.sh [--containers]   (--containers: podman, buildah, ...)
+#   TEST_TOOLS_INSTALL=no  only report, never install
 set -euo pipefail
 
 containers=false

@@ -1,15 +1,8 @@
 /**
- * Copies what a bundled program still loads from node_modules at run time: the packages
- * scripts/bundle.ts leaves outside the bundle (scripts/bundle-external.json) that the install
- * holds, with everything they depend on, resolved as Node resolves them.
- *
- *   node scripts/runtime-modules.ts APP_DIR OUT_DIR
- *
- * copies APP_DIR/node_modules/<package> (at the same relative paths) into OUT_DIR/node_modules.
- * An image's runtime stage takes OUT_DIR instead of the whole production install: the bundle
- * already holds the rest (fastify, OpenTelemetry, pino, pg …), about half of the install's bytes.
- *
- * Runs with Node's type stripping (Node >= 22.18): erasable TypeScript only.
+ * node scripts/runtime-modules.ts APP_DIR OUT_DIR: copies the packages the bundle leaves outside
+ * (scripts/bundle-external.json), with what they depend on as Node resolves it, into
+ * OUT_DIR/node_modules: an image's runtime stage needs only these, about half the install's bytes.
+ * Erasable TypeScript only (Node's type stripping runs it).
  */
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';

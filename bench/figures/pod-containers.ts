@@ -45,11 +45,9 @@ const collectors = [
 type Collector = (typeof collectors)[number];
 
 /**
- * The chart's pod on podman: `podman kube play` (init containers run to their end) until the API
- * answers /ready 200, on a fresh database, under the chart's CPU limits (kube play applies the
- * resources of values.yaml to each container). Traces go to the bench's sink, to a closed port or
- * to a host name that does not resolve, or telemetry is off: the goal is that a collector that is
- * not there costs the pod's start no more than a second over telemetry off.
+ * The chart's pod on podman (`kube play`, chart CPU limits) until /ready 200 on a fresh database,
+ * with traces to the bench's sink, a closed port, an unresolvable host, or telemetry off: a missing
+ * collector must cost the start no more than a second over telemetry off.
  */
 export async function podStartContainers(ctx: BenchContext): Promise<GroupResult> {
   const ids = collectors.map((c) => `pod_start_containers_ms.${c}`);

@@ -69,22 +69,8 @@ const annotationLimit = 63;
 
 /**
  * Adapts the rendered chart for podman 4.3, changing only what podman cannot do as a cluster
- * would:
- * - the Deployment's pod template becomes a Pod with restartPolicy Never (podman restarts a
- *   Deployment's init containers forever; a failed init container must end the pod);
- * - Secret documents are refused by `kube play`: they become podman secrets under names of this
- *   pod (content: the Secret's data as a JSON object of base64 values, which is what podman 4.3
- *   reads for a secretKeyRef), and secretKeyRef follows;
- * - containerPort is refused on the host network, and probes do not run without systemd: both go
- *   (the tests poll /ready themselves);
- * - `fieldRef: metadata.namespace` is refused: the namespace becomes a plain value;
- * - annotations over 63 characters are refused (podman checks them as label values): cut;
- * - finished init containers are kept (podman removes them by default) so that their exit codes
- *   and logs can be read;
- * - podman 4.3 makes an emptyDir a named volume of the volume's name, shared by every pod that
- *   names it the same: each pod's emptyDir volumes are named after the pod;
- * - the API's PORT is set per pod (one host network), and the `helm test` pod asks this pod's
- *   API on the host instead of the Service.
+ * would (Pod with restartPolicy Never, podman secrets, no containerPort/probes, plain namespace,
+ * short annotations, kept init containers, per-pod emptyDir and PORT): docs/DEPLOYMENT.md's table.
  */
 export function podForPodman(manifests: Manifest[], options: PodmanPodOptions): PodmanPod {
   const deployment = manifests.find((m) => m.kind === 'Deployment');

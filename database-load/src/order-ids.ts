@@ -1,12 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 
 /**
- * Ids for the orders a load inserts: UUID version 7 (RFC 9562: a 48-bit millisecond timestamp,
- * then 74 random bits) whose timestamp is the order's created_at (the time of the load for an
- * order without one). The load inserts orders and their lines sorted by id, that is by
- * created_at: the primary keys of orders and order_items and the indexes that end in created_at
- * then grow at a few places instead of touching a random page of a large index for every row.
- * Written as 32 hex digits, which PostgreSQL's uuid input accepts.
+ * UUIDv7 order ids (RFC 9562) whose timestamp is the order's created_at: inserted in id order,
+ * the primary keys and the created_at indexes grow at a few pages instead of touching a random
+ * page per row. Written as 32 hex digits, which PostgreSQL's uuid input accepts.
  */
 export class OrderIds {
   readonly #id = Buffer.alloc(16);

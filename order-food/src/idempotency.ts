@@ -19,13 +19,9 @@ export function requestHash(route: string, canonical: unknown): string {
 }
 
 /**
- * A claim commits on its own, before the order's transaction, and does not wait for its WAL to
- * reach the disk (synchronous_commit off for that one statement's transaction): a claim lost in a
- * crash only lets the client's retry claim the key again, and the order's transaction, which
- * stores the response with the claim, commits durably and flushes every earlier WAL record with
- * it. One disk flush per order instead of two: the flush, not the CPU, bounds how many orders a
- * second PostgreSQL takes. set_config(..., true) lasts until the end of the statement's implicit
- * transaction, so the pooled session keeps its own setting.
+ * A claim commits on its own with synchronous_commit off: a claim lost in a crash only lets the
+ * retry claim again, and the order's durable commit flushes it anyway. One disk flush per order
+ * instead of two. set_config(..., true) ends with the statement's transaction (pooler-safe).
  */
 const asyncCommit = `async_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))`;
 
@@ -41,11 +37,9 @@ function inFlight(): HttpProblem {
 }
 
 /**
- * Stripe's semantics for Idempotency-Key: the first request with a key claims it; a repeat with
- * the same body gets the stored response; a repeat with another body is refused (422); a repeat
- * while the first is still running is refused (409). A claim left by a request that died is taken
- * over once its lock expires. The fence (locked_until) proves at completion that the claim is
- * still ours.
+ * Stripe's Idempotency-Key semantics: the first request claims the key; a repeat with the same body
+ * gets the stored response, with another body 422, while the first runs 409. A dead request's claim
+ * is taken over once its lock expires; the fence (locked_until) proves at completion it is ours.
  */
 export async function claimKey(
   db: Database,

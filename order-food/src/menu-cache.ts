@@ -23,19 +23,10 @@ export interface FillOptions<T> {
 }
 
 /**
- * The menu, as serialized response bodies, kept in memory: reading the menu is the hot path and
- * changes rarely. Bodies are kept as UTF-8 bytes, so a hit is written to the socket as it is.
- *
- * Staleness is bounded without relying on a session: every product change bumps the menu's
- * generation in its own transaction (a trigger, migration 0004), and a cached page is served only
- * while a read of that generation started less than maxStalenessMs ago found it unchanged; the
- * first request after that waits for one shared read. When the read fails, nothing is served from
- * the cache. Notifications (LISTEN on a direct connection) only make other replicas' changes
- * visible sooner.
- *
- * Keys are chosen by clients: only first pages of a filter without a search term are admitted, and
- * the pages their nextCursor chain reaches, never a forged cursor; the bytes are bounded, and a
- * full cache admits nothing new rather than evicting (a flood cannot push the hot pages out).
+ * The menu's response bodies as UTF-8 bytes (the hot path; changes rarely). A page is served only
+ * while a generation read (bumped by a trigger with every product change, migration 0004) started
+ * < maxStalenessMs ago found it unchanged; a failed read serves from the database. Only first pages
+ * and their nextCursor chains are admitted, bytes are bounded, and a full cache admits nothing new.
  */
 export class MenuCache {
   readonly #db: Database;

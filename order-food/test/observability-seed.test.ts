@@ -1,12 +1,8 @@
 /**
- * The system description's telemetry settings as written: the three programs, started one after
- * the other as a pod starts them, with nothing but JAEGER_ENDPOINT (Jaeger's legacy collector URL),
- * ENVIRONMENT=kubernetes and SERVICE_VERSION=1.0.0 for telemetry, deliver the seed's timeline
- * (migration.execute, dataload.execute, HTTP GET /api/product) into one trace of the pod start.
- *
- * The legacy URL maps to port 4318 of its host, so the receiver listens on 4318 of a loopback
- * address of its own (127.x.y.z): no other test's receiver or a collector on 127.0.0.1:4318 is in
- * the way, and the URL names the receiver's host as the seed's names Jaeger's.
+ * The three programs started as a pod starts them, with only JAEGER_ENDPOINT (legacy collector
+ * URL), ENVIRONMENT=kubernetes and SERVICE_VERSION: one trace of migration.execute,
+ * dataload.execute and HTTP GET /api/product. The receiver takes port 4318 (where the legacy URL
+ * maps) on a loopback address of its own (127.x.y.z), out of other tests' way.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';

@@ -11,10 +11,9 @@ import { dirname, join, resolve } from 'node:path';
 import { OperationalError } from './errors.js';
 
 /**
- * mkdir -p that always returns. Node's recursive mkdir never returns under a directory where
- * mkdir answers ENOENT for a parent that exists (inside /proc, on Node 24), so the nearest
- * existing ancestor is found and checked first, and the missing levels are made one by one. Throws
- * an Error whose message is the reason, for the caller to put after the path it names.
+ * mkdir -p that always returns: Node's recursive mkdir never returns where mkdir answers ENOENT
+ * for an existing parent (inside /proc, Node 24), so levels are made one by one from the nearest
+ * existing ancestor. Throws an Error whose message is the reason.
  */
 export function makeDirectory(path: string): void {
   const missing: string[] = [];
@@ -65,10 +64,9 @@ function running(pid: number): boolean {
 }
 
 /**
- * Takes the lock file of a directory that one process at a time may open (an embedded database:
- * a second opener corrupts it and aborts). The file holds the owner's pid and program; a lock
- * whose process is gone (or is this process: a restarted container is pid 1 again) is taken over.
- * Returns the release function, which is also run at exit.
+ * Takes the lock file of a directory one process at a time may open (a second opener corrupts an
+ * embedded database). A lock whose pid is gone, or is ours (a restarted container is pid 1 again),
+ * is taken over. Returns the release function, also run at exit.
  */
 export function lockDirectory(dir: string, program: string): () => void {
   const path = join(dir, lockName);

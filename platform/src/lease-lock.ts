@@ -5,13 +5,9 @@ import type { Database, Queryable } from './database.js';
 import { describeError, OperationalError } from './errors.js';
 
 /**
- * A lock that needs no session: a row naming its owner and an expiry, for runners whose
- * connections go through a transaction pooler (where a session advisory lock is taken on whatever
- * server connection ran that statement, and stays there). The owner renews the expiry while it
- * runs; a holder that died leaves the row behind for at most one lease, after which the next
- * runner takes it over. Work that must not run without the lock calls fence() in its own
- * transaction: that renews the row under a row lock, so nobody can take the lease over until the
- * transaction ends, and fails when the lease was lost.
+ * A lock with no session, for runners behind a transaction pooler: a row with owner and expiry,
+ * renewed while the owner runs; a dead holder's row is taken over after one lease. fence(), in the
+ * work's own transaction, renews it under a row lock and fails when the lease was lost.
  */
 export const leaseTable = 'init_lock_leases';
 

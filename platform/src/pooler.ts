@@ -1,11 +1,9 @@
 import type { Database } from './database.js';
 
 /**
- * Whether the connections of db go through a connection pooler (PgBouncer, or a managed pooler
- * that behaves the same). A pooler answers the client's start-up with a cancel key of its own, so
- * the process id it announces is not the backend that runs the statements. Through a pooler in
- * transaction mode, consecutive statements may run on different server sessions: session advisory
- * locks, LISTEN, SET and prepared statements cannot be relied on.
+ * Whether db's connections go through a pooler (PgBouncer or alike): a pooler answers start-up
+ * with a cancel key of its own, so the announced pid is not the backend running the statements.
+ * In transaction mode, session advisory locks, LISTEN, SET and prepared statements can't be used.
  */
 export async function behindPooler(db: Database): Promise<boolean> {
   if (db.kind !== 'postgres') return false;

@@ -1,8 +1,6 @@
 /**
- * What PostgreSQL cannot store in a text column, checked where client or file text enters: U+0000
- * (refused by the server: a 500 instead of a 400 when it reaches a query) and lone surrogates
- * (not Unicode: the driver's UTF-8 encoding turns them into U+FFFD, so another text than the one
- * sent would be stored).
+ * What a text column cannot hold, checked where text enters: U+0000 (the server refuses it: a 500
+ * instead of a 400) and lone surrogates (the driver would store U+FFFD instead of what was sent).
  */
 
 declare global {

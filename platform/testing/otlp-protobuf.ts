@@ -1,8 +1,7 @@
 /**
- * Reads an OTLP/HTTP protobuf trace export (ExportTraceServiceRequest) into the OTLP/JSON shape,
- * so a test receiver takes what the programs send by default (http/protobuf) as well as http/json.
- * Only the fields the tests read; field numbers from opentelemetry-proto's trace.proto and
- * common.proto.
+ * Reads an OTLP/HTTP protobuf ExportTraceServiceRequest into the OTLP/JSON shape, so test
+ * receivers take the programs' default http/protobuf too. Only the fields tests read (field
+ * numbers from opentelemetry-proto's trace.proto and common.proto).
  */
 
 type Field = { wire: 0; value: bigint } | { wire: 1 | 2 | 5; value: Buffer };

