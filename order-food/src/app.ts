@@ -3,6 +3,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@order-food/platform/database';
 import { LazyChildLogger, type Logger, requestLineWriter } from '@order-food/platform/logger';
+import type { ProgramContext } from '@order-food/platform/program';
+import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
@@ -218,4 +220,42 @@ export async function buildServer(
   const server = Fastify(serverOptions(options.config, options.logger));
   await server.register(app, options);
   return server as unknown as FastifyInstance;
+}
+
+/**
+ * The API's server, built but not listening, on the program's database (and, through a
+ * transaction pooler, a direct connection for the menu cache's notifications). The wait for the
+ * database starts at once, in the background: the first connection (a PostgreSQL backend
+ * starting) overlaps with building the routes; the caller takes its outcome after listen.
+ */
+export async function openServer(
+  program: ProgramContext<ApiConfig>,
+  metrics: Metrics,
+): Promise<{ db: Database; databaseAnswered: Promise<number>; server: FastifyInstance }> {
+  const { config, logger } = program;
+  const { pool } = config;
+  const db = await program.openDatabase(config.database, {
+    ...pool,
+    onQuery: metrics.queryObserver,
+  });
+  const databaseAnswered = waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger });
+  databaseAnswered.catch(() => undefined);
+  const notifications = config.directDatabase
+    ? await program.openDatabase(config.directDatabase, {
+        max: 1,
+        connectTimeoutMs: pool.connectTimeoutMs,
+      })
+    : undefined;
+  const menuCache = { notifications, maxBytes: config.menuCacheMaxBytes };
+  const server = await buildServer({
+    db,
+    metrics,
+    config,
+    lifecycle: new Lifecycle(),
+    logger,
+    menuCache,
+  });
+  // The pool's size too, for the saturation panel (only a pg pool has one).
+  if (db.kind === 'postgres') metrics.watchPool(() => db.stats(), pool.max);
+  return { db, databaseAnswered, server };
 }

@@ -7,11 +7,10 @@
  */
 import { describeError } from '@order-food/platform/errors';
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
-import { waitForDatabase } from '@order-food/platform/wait-for-database';
-import { buildServer } from './app.js';
+import { openServer } from './app.js';
 import { type ApiConfig, parseApiCommand } from './config.js';
 import { printExamples } from './examples.js';
-import { becomeReady, drain, Lifecycle, StartSpan } from './lifecycle.js';
+import { becomeReady, drain, StartSpan } from './lifecycle.js';
 import { Metrics } from './metrics.js';
 import { type SetupMetrics, startSetupMetrics } from './setup-metrics.js';
 
@@ -30,37 +29,8 @@ async function run(program: ProgramContext<ApiConfig>): Promise<number> {
     }),
   );
   const metrics = new Metrics({ version: config.serviceVersion, revision: config.revision });
-  const { pool } = config;
-  const [db, databaseAnswered, server] = await start
-    .within(async () => {
-      const db = await program.openDatabase(config.database, {
-        ...pool,
-        onQuery: metrics.queryObserver,
-      });
-      // The wait starts now, in the background: the first connection (a PostgreSQL backend
-      // starting) overlaps with building the routes; becomeReady takes its outcome after listen.
-      const answered = waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger: log });
-      answered.catch(() => undefined);
-      // Notifications need a session: through a transaction pooler they come from the direct URL.
-      const notifications = config.directDatabase
-        ? await program.openDatabase(config.directDatabase, {
-            max: 1,
-            connectTimeoutMs: pool.connectTimeoutMs,
-          })
-        : undefined;
-      const menuCache = { notifications, maxBytes: config.menuCacheMaxBytes };
-      const server = await buildServer({
-        db,
-        metrics,
-        config,
-        lifecycle: new Lifecycle(),
-        logger: log,
-        menuCache,
-      });
-      // The pool's size too, for the saturation panel (only a pg pool has one).
-      if (db.kind === 'postgres') metrics.watchPool(() => db.stats(), pool.max);
-      return [db, answered, server] as const;
-    })
+  const { db, databaseAnswered, server } = await start
+    .within(() => openServer(program, metrics))
     .catch((err: unknown) => {
       start.end(err);
       throw err;
