@@ -127,29 +127,35 @@ describe('a malformed OTEL_* variable, each program as a real process', () => {
       assertOneLineEach(name, r.stdout + r.stderr);
     }
   });
-});
 
-test('a launcher runs programs one after another in its own process: main does not exit', async () => {
-  const url = (p: string) => pathToFileURL(join(repoRoot, p)).href;
-  const launcher = join(dir, 'launcher.mts');
-  writeFileSync(
-    launcher,
-    `import { inLauncher } from '${url('platform/src/program.ts')}';
-inLauncher();
-const { databaseMigration } = await import('${pathToFileURL(programs['database-migration']).href}');
-const { databaseLoad } = await import('${pathToFileURL(programs['database-load']).href}');
-const first = await databaseMigration.main(['create', 'first', '--dir', process.argv[2]]);
-const second = await databaseLoad.main(['generate', '--out', process.argv[3], '--orders', '0']);
-const third = await databaseMigration.main(['frobnicate']);
-process.stdout.write(JSON.stringify([first, second, third]) + '\\n');
-`,
-  );
-  mkdirSync(join(dir, 'launched'));
-  const r = await runProgram(launcher, [join(dir, 'launched'), join(dir, 'launched-data')]);
-  assert.equal(r.code, 0, explain('launcher', r));
-  const lines = r.stdout.trim().split('\n');
-  assert.match(lines[0]!, /0001_first\.sql$/);
-  assert.match(lines[1]!, /^wrote 1000 products, 10000 users, 0 orders/);
-  assert.deepEqual(JSON.parse(lines.at(-1)!), [0, 0, 2]);
-  assert.match(r.stderr, /^database-migration: error: unknown command "frobnicate"/m);
+  test('a launcher runs programs one after another in one process: no exit, telemetry restarts', async () => {
+    const url = (p: string) => pathToFileURL(join(repoRoot, p)).href;
+    const launcher = join(dir, 'launcher.mts');
+    writeFileSync(
+      launcher,
+      `import { inLauncher } from '${url('platform/src/program.ts')}';
+  inLauncher();
+  const { databaseMigration } = await import('${pathToFileURL(programs['database-migration']).href}');
+  const { databaseLoad } = await import('${pathToFileURL(programs['database-load']).href}');
+  const first = await databaseMigration.main(['create', 'first', '--dir', process.argv[2]]);
+  const second = await databaseLoad.main(['generate', '--out', process.argv[3], '--orders', '0']);
+  const third = await databaseMigration.main(['frobnicate']);
+  process.stdout.write(JSON.stringify([first, second, third]) + '\\n');
+  `,
+    );
+    mkdirSync(join(dir, 'launched'));
+    const r = await runProgram(launcher, [join(dir, 'launched'), join(dir, 'launched-data')], {
+      env: { ...receiver.env(), OTEL_SDK_DISABLED: 'false' },
+    });
+    assert.equal(r.code, 0, explain('launcher', r));
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0]!, /0001_first\.sql$/);
+    assert.match(lines[1]!, /^wrote 1000 products, 10000 users, 0 orders/);
+    assert.deepEqual(JSON.parse(lines.at(-1)!), [0, 0, 2]);
+    // Telemetry started three times in one process: no warning of a second registration.
+    assert.match(
+      r.stderr.trim(),
+      /^database-migration: error: unknown command "frobnicate"[^\n]*$/,
+    );
+  });
 });
