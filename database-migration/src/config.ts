@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from '@order-food/platform/cli';
 import {
   type CommonConfig,
   envInt,
@@ -6,6 +7,8 @@ import {
   envString,
   parseCommonConfig,
 } from '@order-food/platform/config';
+import { UsageError } from '@order-food/platform/errors';
+import { help, type ProgramHelp, type ProgramSettings } from '@order-food/platform/program';
 
 type Env = Record<string, string | undefined>;
 
@@ -52,4 +55,70 @@ export function parseMigrationConfig(
     lockRetries: envInt(env, 'MIGRATION_LOCK_RETRIES', 3, { min: 0, max: 100 }),
     lockRetryDelayMs: envSeconds(env, 'MIGRATION_LOCK_RETRY_DELAY', 2, { min: 0, max: 600 }),
   });
+}
+
+export const usage = `usage: database-migration [command] [--dir DIR]
+
+commands:
+  migrate          apply pending migrations (the default)
+  status [--json]  list every migration: applied, pending or changed
+  validate         check the files, and that applied ones are unchanged and present
+  create NAME      write the next numbered migration file from a template
+
+--dir DIR (or MIGRATIONS_DIR) names the migrations directory; default: the package's migrations/.
+`;
+
+const commands = ['migrate', 'status', 'validate', 'create'] as const;
+
+export interface MigrationCommand extends MigrationConfig, ProgramSettings {
+  readonly command: (typeof commands)[number];
+  /** create's NAME. */
+  readonly name: string | undefined;
+  readonly json: boolean;
+}
+
+/**
+ * The command line and the environment, read once: usage is checked before the environment, and
+ * nothing here reaches the database. create needs none; the others one (direct when given: the
+ * migration lock needs a session).
+ */
+export function parseMigrationCommand(
+  argv: readonly string[],
+  env: Env = process.env,
+): MigrationCommand | ProgramHelp {
+  const args = parseArgs([...argv], ['dir'], ['json', 'help']);
+  if (args.flags.help || args.command === 'help') return help(usage);
+  const command = (args.command ?? 'migrate') as MigrationCommand['command'];
+  if (!commands.includes(command))
+    throw new UsageError(`unknown command "${args.command}" (${commands.join(', ')})`);
+  const wanted = command === 'create' ? 1 : 0;
+  if (args.positionals.length !== wanted)
+    throw new UsageError(
+      command === 'create'
+        ? 'create needs exactly one NAME, e.g. create add_orders_note'
+        : `${command} takes no arguments, got "${args.positionals.join(' ')}"`,
+    );
+  if (args.flags.json && command !== 'status')
+    throw new UsageError('--json goes with the status command');
+  const config = parseMigrationConfig(env, { dir: args.flags.dir as string | undefined });
+  return {
+    ...config,
+    command,
+    name: args.positionals[0],
+    json: args.flags.json === true,
+    // stdout carries a command's result; migrate's result is its log.
+    logToStderr: command !== 'migrate',
+    ...(command === 'create'
+      ? {}
+      : { connect: { target: config.directDatabase ?? config.database, options: { max: 2 } } }),
+    // migrate's span is the runner's own (migration.execute).
+    ...(command === 'status' || command === 'validate'
+      ? {
+          topSpan: {
+            name: `database-migration ${command}`,
+            attributes: { 'migration.dir': config.migrationsDir },
+          },
+        }
+      : {}),
+  };
 }

@@ -3,6 +3,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@order-food/platform/database';
 import { LazyChildLogger, type Logger, requestLineWriter } from '@order-food/platform/logger';
+import type { ProgramContext } from '@order-food/platform/program';
+import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
@@ -16,16 +18,20 @@ import { Lifecycle } from './lifecycle.js';
 import type { MenuCacheOptions } from './menu-cache.js';
 import type { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
-import { docs, openapi } from './plugins/docs.js';
+import database from './plugins/database.js';
 import errors, { sendProblem } from './plugins/errors.js';
-import health from './plugins/health.js';
+import menuCache from './plugins/menu-cache.js';
+import metricsPlugin from './plugins/metrics.js';
+import { tracing } from './plugins/tracing.js';
 import { HttpProblem } from './problem.js';
 import { parseQueryString } from './query-string.js';
 import { repeatedHeader } from './request-headers.js';
+import { docs, openapi } from './routes/docs.js';
+import health from './routes/health.js';
+import metricsRoutes from './routes/metrics.js';
 import orderRoutes from './routes/orders.js';
 import productRoutes from './routes/products.js';
 import userRoutes from './routes/users.js';
-import { tracing } from './tracing.js';
 import { validatorCompiler } from './validation.js';
 
 export type AppConfig = Pick<
@@ -53,8 +59,9 @@ const probeRoutes = new Set(['/health', '/ready', '/metrics']);
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The whole API as one plugin: tests register it on a bare Fastify and call inject(); server.ts
- * adds the logger, timeouts, shutdown and listen.
+ * The whole API as one plugin: the shared services (plugins/), then the routes (routes/). Tests
+ * register it on a bare Fastify and call inject(); server.ts adds the logger, timeouts, the
+ * graceful close and listen.
  */
 export const app = fp<AppOptions>(
   async (fastify, options) => {
@@ -62,7 +69,8 @@ export const app = fp<AppOptions>(
     const lifecycle =
       options.lifecycle ?? Object.assign(new Lifecycle(), { databaseReached: true });
     fastify.decorate('lifecycle', lifecycle);
-    metrics.watchPool(() => db.stats());
+    await fastify.register(database, { db });
+    await fastify.register(metricsPlugin, { metrics });
 
     fastify.setValidatorCompiler(validatorCompiler);
     // Bodies are JSON only: a JSON text sent as text/plain is a 415 naming the type, not a string
@@ -121,6 +129,7 @@ export const app = fp<AppOptions>(
       secret: config.jwt.secret,
       ttlSeconds: config.jwt.ttlSeconds,
     });
+    await fastify.register(menuCache, options.menuCache ?? {});
     await fastify.register(openapi, { version: config.serviceVersion });
     await fastify.register(health, {
       db,
@@ -129,10 +138,8 @@ export const app = fp<AppOptions>(
       minSchemaVersion: config.minSchemaVersion,
       readyCacheMs: config.readyCacheMs,
     });
-    await fastify.register(
-      fp(productRoutes, { name: 'products', dependencies: ['auth', 'errors'] }),
-      { db, ...(options.menuCache ? { cache: options.menuCache } : {}) },
-    );
+    await fastify.register(metricsRoutes);
+    await fastify.register(productRoutes, { db });
     await fastify.register(userRoutes, { db });
     await fastify.register(orderRoutes, { db, metrics });
     await fastify.register(docs);
@@ -213,4 +220,42 @@ export async function buildServer(
   const server = Fastify(serverOptions(options.config, options.logger));
   await server.register(app, options);
   return server as unknown as FastifyInstance;
+}
+
+/**
+ * The API's server, built but not listening, on the program's database (and, through a
+ * transaction pooler, a direct connection for the menu cache's notifications). The wait for the
+ * database starts at once, in the background: the first connection (a PostgreSQL backend
+ * starting) overlaps with building the routes; the caller takes its outcome after listen.
+ */
+export async function openServer(
+  program: ProgramContext<ApiConfig>,
+  metrics: Metrics,
+): Promise<{ db: Database; databaseAnswered: Promise<number>; server: FastifyInstance }> {
+  const { config, logger } = program;
+  const { pool } = config;
+  const db = await program.openDatabase(config.database, {
+    ...pool,
+    onQuery: metrics.queryObserver,
+  });
+  const databaseAnswered = waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger });
+  databaseAnswered.catch(() => undefined);
+  const notifications = config.directDatabase
+    ? await program.openDatabase(config.directDatabase, {
+        max: 1,
+        connectTimeoutMs: pool.connectTimeoutMs,
+      })
+    : undefined;
+  const menuCache = { notifications, maxBytes: config.menuCacheMaxBytes };
+  const server = await buildServer({
+    db,
+    metrics,
+    config,
+    lifecycle: new Lifecycle(),
+    logger,
+    menuCache,
+  });
+  // The pool's size too, for the saturation panel (only a pg pool has one).
+  if (db.kind === 'postgres') metrics.watchPool(() => db.stats(), pool.max);
+  return { db, databaseAnswered, server };
 }

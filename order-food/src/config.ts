@@ -9,6 +9,7 @@ import {
 } from '@order-food/platform/config';
 import { ConfigError } from '@order-food/platform/errors';
 import { requiredSchemaVersion } from '@order-food/platform/model';
+import { help, type ProgramHelp } from '@order-food/platform/program';
 
 type Env = Record<string, string | undefined>;
 
@@ -51,6 +52,29 @@ export interface ApiConfig extends CommonConfig {
   readonly minSchemaVersion: number;
   /** Print example curl commands with tokens once ready (set by `npm start`). */
   readonly printExamples: boolean;
+  /** The build's revision (GIT_REVISION), for the build info metric. */
+  readonly revision: string;
+}
+
+export const usage = `usage: order-food [--help]
+
+Serves the order-food REST API (GET /health, /ready, /metrics, /api/*, /openapi.json, /docs).
+Configured by the environment: PORT (8080), HOST (0.0.0.0; 127.0.0.1 in development),
+DATABASE_URL (unset: embedded PGlite), JWT_SECRET (required unless ENVIRONMENT=development),
+LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT and the standard
+OTEL_* variables; see docs/DEPLOYMENT.md.
+`;
+
+/**
+ * The command line and the environment, read once. --help loads the whole program and exits: the
+ * images run it at build time to fill Node's compile cache.
+ */
+export function parseApiCommand(
+  argv: readonly string[],
+  env: Env = process.env,
+): ApiConfig | ProgramHelp {
+  if (argv.includes('--help') || argv.includes('-h')) return help(usage);
+  return parseApiConfig(env);
 }
 
 export function parseApiConfig(env: Env = process.env): ApiConfig {
@@ -102,5 +126,6 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     readyCacheMs: envSeconds(env, 'READY_CACHE', 1, { min: 0, max: 60 }),
     minSchemaVersion: requiredSchemaVersion['order-food'],
     printExamples: envBool(env, 'ORDER_FOOD_PRINT_EXAMPLES', false),
+    revision: envString(env, 'GIT_REVISION', 'unknown'),
   });
 }

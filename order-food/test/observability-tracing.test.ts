@@ -6,7 +6,7 @@ import { shutdownTelemetry, startTelemetry } from '@order-food/platform/telemetr
 import { OtlpReceiver } from '@order-food/platform/testing/otlp-receiver';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Metrics } from '../src/metrics.js';
-import { tracing } from '../src/tracing.js';
+import { tracing } from '../src/plugins/tracing.js';
 
 const receiver = new OtlpReceiver();
 const metrics = new Metrics({ version: '1.2.3', revision: 'abc' });

@@ -5,22 +5,20 @@ import { setTelemetryLogger, shutdownTelemetry } from './telemetry.js';
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
 
 /**
- * Runs a program's main function and exits: 0 on success, 2 on bad usage or configuration, 1 on
- * any other failure, with one clear line on stderr. Spans are flushed before exit, on failure too,
- * and telemetry's own warnings go through the program's logger.
- * The only place that calls process.exit.
+ * Runs a program's main function and returns its exit code: 0 on success, 2 on bad usage or
+ * configuration, 1 on any other failure, with one clear line on stderr. Telemetry's own warnings
+ * go through the program's logger once it has one.
  */
-export async function runCli(
+export async function runMain(
   program: string,
   main: () => Promise<number>,
   logger?: () => Logger | undefined,
-): Promise<never> {
+): Promise<number> {
   if (logger) setTelemetryLogger(logger);
-  let code: number;
   try {
-    code = await main();
+    return await main();
   } catch (err) {
-    code = err instanceof UsageError ? ExitCode.usage : ExitCode.failure;
+    const code = err instanceof UsageError ? ExitCode.usage : ExitCode.failure;
     const message = describeError(err);
     logger?.()?.error({ exitCode: code }, message);
     process.stderr.write(`${program}: error: ${message}\n`);
@@ -34,7 +32,20 @@ export async function runCli(
       if (process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace')
         process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
     }
+    return code;
   }
+}
+
+/**
+ * runMain, then exit with its code, spans flushed first (on failure too). With defineProgram
+ * (program.ts), the only places that call process.exit.
+ */
+export async function runCli(
+  program: string,
+  main: () => Promise<number>,
+  logger?: () => Logger | undefined,
+): Promise<never> {
+  const code = await runMain(program, main, logger);
   await shutdownTelemetry();
   process.exit(code);
 }

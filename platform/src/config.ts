@@ -182,13 +182,18 @@ export interface CommonConfig {
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** LOG_LEVEL alone, for a command that needs no other configuration. */
+export function parseLogLevel(env: Env = process.env): CommonConfig['logLevel'] {
+  return envEnum(env, 'LOG_LEVEL', logLevels, 'info');
+}
+
 export function parseCommonConfig(env: Env = process.env): CommonConfig {
   const direct = parseDirectDatabaseTarget(env);
   return Object.freeze({
     ...(direct ? { directDatabase: Object.freeze(direct) } : {}),
     database: Object.freeze(parseDatabaseTarget(env)),
     dbWaitTimeoutMs: envSeconds(env, 'DB_WAIT_TIMEOUT', 60, { min: 0, max: 3600 }),
-    logLevel: envEnum(env, 'LOG_LEVEL', logLevels, 'info'),
+    logLevel: parseLogLevel(env),
     environment: envString(env, 'ENVIRONMENT'),
     serviceVersion: envString(env, 'SERVICE_VERSION', '1.0.0'),
     instance: envString(env, 'POD_NAME') ?? envString(env, 'HOSTNAME') ?? hostname(),

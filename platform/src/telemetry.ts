@@ -477,12 +477,21 @@ export function telemetry(): TelemetrySettings | undefined {
 /**
  * Sends what is queued and stops, waiting at most the exit bound (settings.exitTimeoutMs), and not
  * at all for a collector that cannot be reached: then one warning names the endpoint. Safe to call
- * twice or without a start.
+ * twice or without a start; startTelemetry may be called again after it.
  */
 export async function shutdownTelemetry(): Promise<void> {
   const p = provider;
   provider = undefined;
-  if (!p) return;
+  if (p) await flushAndStop(p);
+  // The API's globals are let go: a launcher that runs the next program in the same process
+  // starts telemetry again, under that program's name.
+  trace.disable();
+  propagation.disable();
+  context.disable();
+  diag.disable();
+}
+
+async function flushAndStop(p: TracerProvider): Promise<void> {
   podStartSpan?.end();
   podStartSpan = undefined;
   const tracesUrl = currentSettings?.tracesUrl;

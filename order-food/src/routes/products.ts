@@ -3,7 +3,6 @@ import type { Database } from '@order-food/platform/database';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { decodeProductCursor } from '../cursor.js';
-import { MenuCache, type MenuCacheOptions } from '../menu-cache.js';
 import { notFound } from '../problem.js';
 import { createProduct, getProduct, listProducts, updateProduct } from '../product-repository.js';
 import {
@@ -20,16 +19,8 @@ import {
   problems,
 } from '../schemas.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    menuCache: MenuCache;
-  }
-}
-
 export interface ProductRoutesOptions {
   db: Database;
-  /** The menu cache's options (its notification connection, its byte bound). */
-  cache?: MenuCacheOptions;
 }
 
 const ListQuery = Type.Object(
@@ -48,13 +39,8 @@ const ListQuery = Type.Object(
 const bearer = [{ bearerAuth: [] }];
 
 /** The menu: public reads served from the in-memory cache, admin writes that invalidate it. */
-const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
-  app,
-  { db, cache: cacheOptions },
-) => {
-  const cache = new MenuCache(db, app.log, cacheOptions);
-  app.decorate('menuCache', cache);
-  app.addHook('onClose', () => cache.close());
+const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (app, { db }) => {
+  const cache = app.menuCache;
 
   const listSchema = (operationId: string, summary: string, deprecated = false) => ({
     operationId,

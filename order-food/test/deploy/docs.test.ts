@@ -161,8 +161,8 @@ function scriptVariables(path: string): string[] {
 
 function usageOf(script: string): string {
   const sources: Record<string, string> = {
-    migrate: 'database-migration/src/commands.ts',
-    load: 'database-load/src/cli.ts',
+    migrate: 'database-migration/src/config.ts',
+    load: 'database-load/src/config.ts',
   };
   return sources[script] ? read(sources[script]) : '';
 }

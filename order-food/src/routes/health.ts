@@ -5,8 +5,8 @@ import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Metrics } from '../metrics.js';
+import { sendProblem } from '../plugins/errors.js';
 import { Problem } from '../schemas.js';
-import { sendProblem } from './errors.js';
 
 export interface HealthOptions {
   db: Database;
@@ -40,7 +40,7 @@ const unavailable = {
 };
 
 /**
- * Probes and the scrape endpoint. /health checks nothing outside the process; /ready checks the
+ * The probes. /health checks nothing outside the process; /ready checks the
  * database and its schema version, remembering the answer briefly so frequent probes from many
  * sources cost one query per interval.
  */
@@ -126,27 +126,6 @@ export default fp<HealthOptions>(
             type: 'urn:order-food:problem:not-ready',
           });
         return { status: 'ready', schemaVersion: r.schemaVersion };
-      },
-    );
-
-    app.get(
-      '/metrics',
-      {
-        schema: {
-          operationId: 'metrics',
-          summary: 'Prometheus metrics',
-          tags: ['operations'],
-          response: {
-            200: {
-              description: 'Prometheus text exposition format',
-              content: { 'text/plain': { schema: Type.String() } },
-            },
-          },
-        },
-      },
-      async (_request, reply) => {
-        const body = await metrics.registry.metrics();
-        return reply.type(metrics.registry.contentType).send(body);
       },
     );
   },

@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics.js';
 
 export interface TracingOptions {
   /** When given, every traced request is also timed and counted in flight. */

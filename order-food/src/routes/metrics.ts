@@ -1,0 +1,29 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+
+/** The scrape endpoint: the registry of the metrics plugin, in Prometheus's text format. */
+const metricsRoutes: FastifyPluginAsync = async (app) => {
+  const { metrics } = app;
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        response: {
+          200: {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const body = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(body);
+    },
+  );
+};
+
+export default metricsRoutes;
