@@ -1,15 +1,18 @@
 /**
  * One version names a release: every package.json and the lock file, the chart's version and
  * appVersion (the images' default tag), the images' and compose's default tag, the programs'
- * SERVICE_VERSION default, and a CHANGELOG.md entry in Keep a Changelog's form.
+ * SERVICE_VERSION default, and a CHANGELOG.md entry in Keep a Changelog's form. And what
+ * docs/DEPLOYMENT.md says lets two releases share a schema: no hook runs at a rollback, and the
+ * API names its columns.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { releaseVersion } from '@order-food/platform/config';
 import { repoRoot } from '@order-food/platform/testing/run-program';
 import { parse } from 'yaml';
+import { chartDir, render, requireRenderer } from './render.js';
 
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const root = JSON.parse(read('package.json'));
@@ -81,5 +84,38 @@ describe('CHANGELOG.md', () => {
     const sections = [...changelog.matchAll(/^### (.+)$/gm)].map((m) => m[1]!);
     assert.ok(sections.length > 0);
     for (const s of sections) assert.ok(kinds.includes(s), `### ${s} is a Keep a Changelog kind`);
+  });
+});
+
+describe('two releases on one schema (docs/DEPLOYMENT.md)', () => {
+  it("nothing runs at a rollback: the chart's only hook is helm test", (t) => {
+    const templates = readdirSync(join(chartDir, 'templates'), {
+      recursive: true,
+      encoding: 'utf8',
+    })
+      .filter((f) => /\.(yaml|tpl)$/.test(f))
+      .map((f) => readFileSync(join(chartDir, 'templates', f), 'utf8'));
+    const hooks = templates.flatMap((text) =>
+      [...text.matchAll(/helm\.sh\/hook:\s*(\S+)/g)].map((m) => m[1]!),
+    );
+    assert.deepEqual(hooks, ['test']);
+    if (!requireRenderer(t)) return;
+    const objects = render(['--set', 'postgresql.enabled=true', '--set', 'jaeger.enabled=true']);
+    const rendered = objects.flatMap((o) => {
+      const hook = o.metadata.annotations?.['helm.sh/hook'];
+      return hook === undefined ? [] : [hook];
+    });
+    assert.deepEqual(rendered, ['test']);
+  });
+
+  it('the API names the columns of its statements: no SELECT *, RETURNING * or INSERT without a column list', () => {
+    const dir = join(repoRoot, 'order-food/src');
+    const sources = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    assert.ok(sources.length > 10);
+    const unnamed = /\bSELECT\s+\*|\bRETURNING\s+\*|\bINSERT\s+INTO\s+\w+\s+(SELECT|VALUES)\b/i;
+    for (const file of sources)
+      assert.doesNotMatch(readFileSync(join(dir, file), 'utf8'), unnamed, file);
   });
 });
