@@ -13,8 +13,8 @@ export const Timestamp = Type.String({ format: 'date-time' });
 
 /** The schema version (schema_migrations) each program needs, by the migration it relies on. */
 export const requiredSchemaVersion = {
-  /** 0003 adds data_load_history.file_manifest. */
-  'database-load': 3,
+  /** 0005 adds orders.delivery_address and delivery_note, which the data set's orders may set. */
+  'database-load': 5,
   /** 0005 adds orders.delivery_address and delivery_note, which the API writes and reads. */
   'order-food': 5,
 } as const;
