@@ -84,6 +84,11 @@ export const userFields = {
 
 /** The fields of the stored order and its lines that the database holds to limits. */
 export const orderFields = { status: Status, totalCents: TotalCents };
+export const orderItemFields = {
+  lineNo: Type.Integer({ minimum: 1, maximum: maxOrderLines }),
+  quantity: Quantity,
+  unitPriceCents: PriceCents,
+};
 
 /** Where an order goes, and a word for the courier (since 1.1.0). */
 export const DeliveryAddress = Type.String({ minLength: 1, maxLength: 500 });
@@ -104,11 +109,6 @@ export type DeliveryT = Static<typeof Delivery>;
 export const orderDeliveryFields = {
   deliveryAddress: Type.Optional(DeliveryAddress),
   deliveryNote: Type.Optional(DeliveryNote),
-};
-export const orderItemFields = {
-  lineNo: Type.Integer({ minimum: 1, maximum: maxOrderLines }),
-  quantity: Quantity,
-  unitPriceCents: PriceCents,
 };
 
 /** Each table's model fields and its natural key (the loader merges on it). */
