@@ -121,6 +121,13 @@ async function main(): Promise<void> {
         userId: r.user_id,
         status: r.status,
         totalCents: Number(r.total_cents),
+        items: (items.get(r.id) ?? []).map((i) => ({
+          productId: i.product_id,
+          quantity: i.quantity,
+          unitPriceCents: i.unit_price_cents,
+        })),
+        createdAt: r.created_at.toISOString(),
+        updatedAt: r.updated_at.toISOString(),
         ...(r.delivery_address === null
           ? {}
           : {
@@ -129,13 +136,6 @@ async function main(): Promise<void> {
                   ? { address: r.delivery_address }
                   : { address: r.delivery_address, note: r.delivery_note },
             }),
-        items: (items.get(r.id) ?? []).map((i) => ({
-          productId: i.product_id,
-          quantity: i.quantity,
-          unitPriceCents: i.unit_price_cents,
-        })),
-        createdAt: r.created_at.toISOString(),
-        updatedAt: r.updated_at.toISOString(),
       })),
       nextCursor:
         rows.length > limit && last ? cursor({ k: 'o', t: last.position, i: last.id }) : null,
