@@ -43,7 +43,7 @@ async function validate(
   files: MigrationFile[],
 ): Promise<number> {
   const entries = await readPlan(db, files);
-  assertConsistent(entries, config.migrationsDir, 'invalid');
+  assertConsistent(entries, config.migrationsDir, 'invalid', config.serviceVersion);
   const applied = entries.filter((e) => e.state === 'applied').length;
   process.stdout.write(
     `ok: ${files.length} migration file(s) in ${config.migrationsDir}, ${applied} applied, ${files.length - applied} pending\n`,
