@@ -9,6 +9,7 @@ import { type MigrationConfig, parseMigrationConfig } from './config.js';
 import { createMigrationFile } from './create.js';
 import { loadMigrations } from './migration-files.js';
 import { assertConsistent } from './plan.js';
+import { formatRolloutPlan, rolloutPlan } from './rollout-plan.js';
 import { migrate } from './runner.js';
 import { formatStatus, readPlan, statusEntries } from './status.js';
 import { tracer } from './tracing.js';
@@ -19,12 +20,13 @@ commands:
   migrate          apply pending migrations (the default)
   status [--json]  list every migration: applied, pending or changed
   validate         check the files, and that applied ones are unchanged and present
+  plan [--json]    the pending migrations' statements and the table locks each takes
   create NAME      write the next numbered migration file from a template
 
 --dir DIR (or MIGRATIONS_DIR) names the migrations directory; default: the package's migrations/.
 `;
 
-const commands = ['migrate', 'status', 'validate', 'create'] as const;
+const commands = ['migrate', 'status', 'validate', 'plan', 'create'] as const;
 type Command = (typeof commands)[number];
 
 export interface CommandIo {
@@ -51,8 +53,8 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
         ? 'create needs exactly one NAME, e.g. create add_orders_note'
         : `${command} takes no arguments, got "${args.positionals.join(' ')}"`,
     );
-  if (args.flags.json && command !== 'status')
-    throw new UsageError('--json goes with the status command');
+  if (args.flags.json && command !== 'status' && command !== 'plan')
+    throw new UsageError('--json goes with the status and plan commands');
 
   const config = parseMigrationConfig(io.env, { dir: args.flags.dir as string | undefined });
   // stdout carries a command's result; migrate's result is its log.
@@ -87,6 +89,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
         const files = await loadMigrations(config.migrationsDir);
         await waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger });
         if (command === 'status') return status(db, files, Boolean(args.flags.json), io);
+        if (command === 'plan') return plan(db, config, files, Boolean(args.flags.json), io);
         return validate(db, config, files, io);
       },
       { parent: startupContext() },
@@ -106,6 +109,21 @@ async function status(
   io.stdout.write(
     json ? `${JSON.stringify(statusEntries(entries), null, 2)}\n` : formatStatus(entries),
   );
+  return 0;
+}
+
+async function plan(
+  db: Database,
+  config: MigrationConfig,
+  files: Awaited<ReturnType<typeof loadMigrations>>,
+  json: boolean,
+  io: CommandIo,
+): Promise<number> {
+  const entries = await readPlan(db, files);
+  // migrate would refuse to run at all: say so rather than plan what will not happen.
+  assertConsistent(entries, config.migrationsDir, 'migrate would refuse to run');
+  const result = rolloutPlan(entries, config.statementLockTimeoutMs);
+  io.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatRolloutPlan(result));
   return 0;
 }
 
