@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { repoRoot } from '@order-food/platform/testing/run-program';
 import { createTestDatabase, type TestDatabase } from '@order-food/platform/testing/test-database';
 import { statementLocks } from '../src/locks.js';
-import type { RolloutPlan } from '../src/rollout-plan.js';
+import { parseMigration } from '../src/migration-files.js';
+import { planMigrations } from '../src/plan.js';
+import { formatRolloutPlan, type RolloutPlan, rolloutPlan } from '../src/rollout-plan.js';
 import { explain, migrationsCopy, removeDir, runMigration } from './helpers.js';
 
 let db: TestDatabase;
@@ -198,4 +201,20 @@ test('the lock table: PostgreSQL documented lock per statement kind', () => {
     );
   }
   assert.equal(statementLocks('CLUSTER orders USING i').known, false);
+});
+
+test('the sample plan in docs/DEPLOYMENT.md is what plan prints for its two files', () => {
+  const docs = readFileSync(join(repoRoot, 'docs/DEPLOYMENT.md'), 'utf8');
+  const sample = /```text\n(\d+ pending migration[\s\S]*?)```/.exec(docs)?.[1];
+  assert.ok(sample, 'a sample plan in docs/DEPLOYMENT.md');
+  const sources: Record<string, string> = {
+    '0005_order_delivery.sql':
+      '-- Orders gain a delivery address and note: nullable, so the release still running keeps\n-- inserting orders without them.\nALTER TABLE orders ADD COLUMN delivery_address text;\nALTER TABLE orders ADD COLUMN delivery_note text;\n',
+    '0006_orders_updated_index.sql': pendingFiles['0906_orders_updated_index.sql'],
+  };
+  const files = Object.entries(sources).map(([name, sql]) =>
+    parseMigration(name, `/m/${name}`, Buffer.from(sql)),
+  );
+  const plan = rolloutPlan(planMigrations(files, []), 5000);
+  assert.equal(formatRolloutPlan(plan), sample);
 });
