@@ -44,8 +44,10 @@ async function main(): Promise<number> {
   // The runner's own checks first (names, directives, COMMIT in a transactional file).
   const files = await loadMigrations(dir);
   const shown = (path: string) => relative(repoRoot, path) || path;
-  const inTransaction = files.filter((f) => f.transactional).map((f) => shown(f.path));
-  const alone = files.filter((f) => !f.transactional).map((f) => shown(f.path));
+  // squawk reads its paths as glob patterns: a [, * or ? of a directory name is matched literally.
+  const literal = (path: string) => shown(path).replace(/[[*?]/g, '[$&]');
+  const inTransaction = files.filter((f) => f.transactional).map((f) => literal(f.path));
+  const alone = files.filter((f) => !f.transactional).map((f) => literal(f.path));
   let failed = false;
   // squawk refuses an empty list of paths: each kind is linted only when there is one.
   if (inTransaction.length > 0)

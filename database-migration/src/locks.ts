@@ -145,12 +145,17 @@ function topLevel(text: string): string[] {
 }
 
 const alterForms: [RegExp, string, LockMode, string?][] = [
-  [/^ADD\s+(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\b/i, 'ADD FOREIGN KEY', 'SHARE ROW EXCLUSIVE'],
+  [
+    /^ADD\s+(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\b/i,
+    'ADD FOREIGN KEY',
+    'SHARE ROW EXCLUSIVE',
+    'checks every row while it holds the locks (NOT VALID, then VALIDATE CONSTRAINT, does not)',
+  ],
   [
     /^ADD\s+(?:CONSTRAINT\s+\S+\s+)?(?:CHECK|UNIQUE|PRIMARY|EXCLUDE)\b/i,
     'ADD CONSTRAINT',
     'ACCESS EXCLUSIVE',
-    'scans the table (or builds an index) while it holds the lock, unless NOT VALID / USING INDEX',
+    'scans the table or builds an index while it holds the lock (NOT VALID or USING INDEX does not)',
   ],
   [/^VALIDATE\s+CONSTRAINT\b/i, 'VALIDATE CONSTRAINT', 'SHARE UPDATE EXCLUSIVE'],
   [
@@ -223,7 +228,9 @@ function alterTable(table: string, rest: string): StatementLocks {
       ? form[3]
       : 'ACCESS EXCLUSIVE is the default of ALTER TABLE; a few forms take less';
     if (!kinds.includes(kind)) kinds.push(kind);
-    if (note && !notes.includes(note)) notes.push(note);
+    // NOT VALID and USING INDEX skip the scan and the build the note warns of.
+    const skipped = /\bNOT\s+VALID\b|\bUSING\s+INDEX\b/i.test(sub);
+    if (note && !skipped && !notes.includes(note)) notes.push(note);
     locks.push({ table, mode: form?.[2] ?? 'ACCESS EXCLUSIVE' }, ...referenced(sub));
   }
   return {

@@ -201,6 +201,9 @@ test('the lock table: PostgreSQL documented lock per statement kind', () => {
     );
   }
   assert.equal(statementLocks('CLUSTER orders USING i').known, false);
+  const check = 'ALTER TABLE orders ADD CONSTRAINT c CHECK (length(note) < 9)';
+  assert.match(statementLocks(check).note ?? '', /^scans the table/);
+  assert.equal(statementLocks(`${check} NOT VALID`).note, undefined);
 });
 
 test('the sample plan in docs/DEPLOYMENT.md is what plan prints for its two files', () => {
