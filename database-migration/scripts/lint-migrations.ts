@@ -15,7 +15,7 @@ import { defaultMigrationsDir } from '../src/config.js';
 import { loadMigrations } from '../src/migration-files.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const squawkConfig = join(repoRoot, '.squawk.toml');
+const squawkConfig = join(repoRoot, '.squawk.toml');
 
 /** The squawk binary's launcher, as the squawk-cli package declares it. */
 function squawkBin(): string {
@@ -23,6 +23,15 @@ function squawkBin(): string {
   const manifest = require.resolve('squawk-cli/package.json');
   const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: { squawk: string } };
   return join(dirname(manifest), bin.squawk);
+}
+
+/** A squawk that cannot start (its platform's binary not installed) is not a finding. */
+function assertSquawkRuns(): void {
+  const r = spawnSync(process.execPath, [squawkBin(), '--version'], { encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new OperationalError(
+      `squawk does not run here: ${(r.error?.message ?? r.stderr).trim().split('\n')[0]}`,
+    );
 }
 
 function squawk(args: string[]): number {
@@ -48,6 +57,7 @@ async function main(): Promise<number> {
   const literal = (path: string) => shown(path).replace(/[[*?]/g, '[$&]');
   const inTransaction = files.filter((f) => f.transactional).map((f) => literal(f.path));
   const alone = files.filter((f) => !f.transactional).map((f) => literal(f.path));
+  assertSquawkRuns();
   let failed = false;
   // squawk refuses an empty list of paths: each kind is linted only when there is one.
   if (inTransaction.length > 0)
