@@ -5,6 +5,7 @@ import type { MigrationCommand } from './config.js';
 import { createMigrationFile } from './create.js';
 import { loadMigrations, type MigrationFile } from './migration-files.js';
 import { assertConsistent } from './plan.js';
+import { formatRolloutPlan, rolloutPlan } from './rollout-plan.js';
 import { migrate } from './runner.js';
 import { formatStatus, readPlan, statusEntries } from './status.js';
 
@@ -26,7 +27,9 @@ export async function runMigrationCommand({
   }
   const files = await loadMigrations(config.migrationsDir);
   await waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger });
-  return config.command === 'status' ? status(db, files, config.json) : validate(db, config, files);
+  if (config.command === 'status') return status(db, files, config.json);
+  if (config.command === 'plan') return plan(db, config, files, config.json);
+  return validate(db, config, files);
 }
 
 async function status(db: Database, files: MigrationFile[], json: boolean): Promise<number> {
@@ -34,6 +37,25 @@ async function status(db: Database, files: MigrationFile[], json: boolean): Prom
   process.stdout.write(
     json ? `${JSON.stringify(statusEntries(entries), null, 2)}\n` : formatStatus(entries),
   );
+  return 0;
+}
+
+async function plan(
+  db: Database,
+  config: MigrationCommand,
+  files: MigrationFile[],
+  json: boolean,
+): Promise<number> {
+  const entries = await readPlan(db, files);
+  // migrate would refuse to run at all: say so rather than plan what will not happen.
+  assertConsistent(
+    entries,
+    config.migrationsDir,
+    'migrate would refuse to run',
+    config.serviceVersion,
+  );
+  const result = rolloutPlan(entries, config.statementLockTimeoutMs);
+  process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatRolloutPlan(result));
   return 0;
 }
 

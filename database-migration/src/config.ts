@@ -63,12 +63,13 @@ commands:
   migrate          apply pending migrations (the default)
   status [--json]  list every migration: applied, pending or changed
   validate         check the files, and that applied ones are unchanged and present
+  plan [--json]    the pending migrations' statements and the table locks each takes
   create NAME      write the next numbered migration file from a template
 
 --dir DIR (or MIGRATIONS_DIR) names the migrations directory; default: the package's migrations/.
 `;
 
-const commands = ['migrate', 'status', 'validate', 'create'] as const;
+const commands = ['migrate', 'status', 'validate', 'plan', 'create'] as const;
 
 export interface MigrationCommand extends MigrationConfig, ProgramSettings {
   readonly command: (typeof commands)[number];
@@ -98,8 +99,8 @@ export function parseMigrationCommand(
         ? 'create needs exactly one NAME, e.g. create add_orders_note'
         : `${command} takes no arguments, got "${args.positionals.join(' ')}"`,
     );
-  if (args.flags.json && command !== 'status')
-    throw new UsageError('--json goes with the status command');
+  if (args.flags.json && command !== 'status' && command !== 'plan')
+    throw new UsageError('--json goes with the status and plan commands');
   const config = parseMigrationConfig(env, { dir: args.flags.dir as string | undefined });
   return {
     ...config,
@@ -112,7 +113,7 @@ export function parseMigrationCommand(
       ? {}
       : { connect: { target: config.directDatabase ?? config.database, options: { max: 2 } } }),
     // migrate's span is the runner's own (migration.execute).
-    ...(command === 'status' || command === 'validate'
+    ...(command !== 'migrate' && command !== 'create'
       ? {
           topSpan: {
             name: `database-migration ${command}`,

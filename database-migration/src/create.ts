@@ -11,6 +11,7 @@ function template(fileName: string): string {
 -- For CREATE INDEX CONCURRENTLY, which cannot run in a transaction, make the first line
 --   ${noTransactionDirective}
 -- and name every index: the runner then checks each came out valid.
+-- npm run lint checks it with squawk; npm run migrate -- plan shows the locks it will take.
 
 `;
 }

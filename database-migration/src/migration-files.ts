@@ -31,6 +31,10 @@ const createIndex = new RegExp(
   'i',
 );
 
+/** Statements PostgreSQL refuses inside a transaction block ("cannot run inside a transaction"). */
+const concurrently =
+  /^(CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|REINDEX(?:\s*\([^)]*\))?\s+[A-Za-z]+)\s+CONCURRENTLY\b/i;
+
 /** Statements that end the current transaction (ROLLBACK TO SAVEPOINT stays inside it). */
 const transactionEnd = /^(COMMIT|END|ROLLBACK|ABORT)\b(?!\s+TO\b)/i;
 
@@ -96,6 +100,11 @@ export function parseMigration(fileName: string, path: string, bytes: Buffer): M
     if (control && transactional)
       throw new OperationalError(
         `${fileName}:${line}: ${control[1]!.toUpperCase()} would end the transaction the runner wraps this file in, and the rest would run outside it; remove it (the runner commits), or put "${noTransactionDirective}" first to run the statements one by one`,
+      );
+    const alone = concurrently.exec(code);
+    if (alone && transactional)
+      throw new OperationalError(
+        `${fileName}:${line}: ${alone[1]!.replace(/\s+/g, ' ').toUpperCase()} CONCURRENTLY cannot run inside the transaction the runner wraps this file in; put "${noTransactionDirective}" first to run the statements one by one`,
       );
     const m = createIndex.exec(code);
     if (!m) continue;

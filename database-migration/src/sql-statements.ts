@@ -126,7 +126,8 @@ export function hasCode(text: string): boolean {
   return stripComments(text).trim() !== '';
 }
 
-function stripComments(text: string): string {
+/** The text without its comments (quoted text kept). */
+export function stripComments(text: string): string {
   let out = '';
   let i = 0;
   while (i < text.length) {

@@ -97,6 +97,29 @@ test('COMMIT or ROLLBACK in a transactional file is refused, naming file and lin
   assert.equal(parse('-- migrate:no-transaction\nSELECT 1;\nCOMMIT;\n').transactional, false);
 });
 
+test('CONCURRENTLY in a transactional file is refused before PostgreSQL would, naming the line', () => {
+  const parse = (sql: string) => parseMigration('0011_x.sql', '/m/0011_x.sql', Buffer.from(sql));
+  const refused: [string, string, number][] = [
+    ['SELECT 1;\nCREATE INDEX CONCURRENTLY a ON t (x);\n', 'CREATE INDEX', 2],
+    ['create unique index\n  concurrently a ON t (x);\n', 'CREATE UNIQUE INDEX', 1],
+    ['DROP INDEX CONCURRENTLY IF EXISTS a;\n', 'DROP INDEX', 1],
+    ['REINDEX (VERBOSE) INDEX CONCURRENTLY a;\n', 'REINDEX (VERBOSE) INDEX', 1],
+  ];
+  for (const [sql, what, line] of refused)
+    assert.throws(
+      () => parse(sql),
+      new RegExp(
+        `^OperationalError: 0011_x\\.sql:${line}: ${what.replace(/[()]/g, '\\$&')} CONCURRENTLY cannot run inside the transaction`,
+      ),
+      sql,
+    );
+  assert.doesNotThrow(() => parse('CREATE INDEX a ON t (x);\n-- CREATE INDEX CONCURRENTLY\n'));
+  assert.equal(
+    parse('-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY a ON t (x);\n').transactional,
+    false,
+  );
+});
+
 test('NUL bytes and text that is not UTF-8 are refused, naming file and line', () => {
   assert.throws(
     () =>

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readSchemaVersion } from '@order-food/platform/schema';
+import type { RolloutPlan } from '../src/rollout-plan.js';
 import {
   explain,
   logLines,
@@ -33,6 +34,16 @@ after(() => {
 });
 
 test('migrates an embedded PGlite database, then finds nothing to do', async () => {
+  const plan = await runMigration(url, ['plan', '--json', '--dir', dir]);
+  assert.equal(plan.code, 0, explain(plan));
+  const pending = (JSON.parse(plan.stdout) as RolloutPlan).pending;
+  assert.deepEqual(pending.at(-1)?.statements[0]?.locks[0], {
+    table: 'orders',
+    mode: 'SHARE UPDATE EXCLUSIVE',
+    blocks: [],
+    newTable: true,
+  });
+
   const first = await runMigration(url, ['--dir', dir]);
   assert.equal(first.code, 0, explain(first));
   const versions = [...realMigrationFiles().map((f) => Number(f.split('_')[0])), 960];
@@ -47,6 +58,10 @@ test('migrates an embedded PGlite database, then finds nothing to do', async () 
     logLines(second.stdout).find((l) => l.msg === 'migration run finished')?.appliedCount,
     0,
   );
+
+  const nothing = await runMigration(url, ['plan', '--dir', dir]);
+  assert.equal(nothing.code, 0, explain(nothing));
+  assert.equal(nothing.stdout, 'nothing pending: the schema is up to date\n');
 
   const status = await runMigration(url, ['status', '--json', '--dir', dir]);
   assert.equal(status.code, 0, explain(status));
