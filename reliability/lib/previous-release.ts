@@ -151,20 +151,15 @@ export async function buildRelease(tag: string, commit: string): Promise<Release
 
 /** The bin entry of a program's workspace (dist/…), read from the release's own package.json. */
 function entryOf(dir: string, program: ProgramName): string {
-  const pkg = JSON.parse(
-    readFileSync(join(dir, workspaces[program], 'package.json'), 'utf8'),
-  ) as { bin?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(dir, workspaces[program], 'package.json'), 'utf8')) as {
+    bin?: Record<string, string>;
+  };
   const bin = pkg.bin?.[program];
   if (!bin) throw new Error(`${program}'s package.json in ${dir} has no bin entry`);
   return join(dir, workspaces[program], bin);
 }
 
-function startBuilt(
-  dir: string,
-  name: string,
-  args: string[],
-  options: RunOptions,
-): ChildProcess {
+function startBuilt(dir: string, name: string, args: string[], options: RunOptions): ChildProcess {
   if (!(name in workspaces)) throw new Error(`not a program of the release: ${name}`);
   const program = name as ProgramName;
   return spawn(process.execPath, [...imageNodeFlags[program], entryOf(dir, program), ...args], {
