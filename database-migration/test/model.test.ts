@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { columnOf, sqlTypeOf, tables } from '@order-food/platform/model';
+import { columnOf, isNullable, sqlTypeOf, tables } from '@order-food/platform/model';
 import { createTestDatabase, type TestDatabase } from '@order-food/platform/testing/test-database';
-import type { TSchema } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 import { runMigration, withDatabase } from './helpers.js';
 
 /**
@@ -135,8 +135,12 @@ function disagreements(model: typeof tables, columns: Column[], checks: Check[])
       const type = sqlTypeOf(schema);
       if (column.data_type !== type)
         out.push(`${name}: ${column.data_type} in the database, ${type} in the model`);
-      if (column.is_nullable !== 'NO')
-        out.push(`${name}: nullable in the database, required in the model`);
+      if (column.is_nullable !== (isNullable(schema) ? 'YES' : 'NO'))
+        out.push(
+          isNullable(schema)
+            ? `${name}: NOT NULL in the database, optional in the model`
+            : `${name}: nullable in the database, required in the model`,
+        );
       const modelDefault = (schema as { default?: unknown }).default;
       if (modelDefault !== undefined && column.column_default !== defaultText(modelDefault))
         out.push(
@@ -213,9 +217,21 @@ test('a limit changed on one side only is a disagreement', () => {
         spiciness: products.priceCents,
       },
     },
+    orders: {
+      ...tables.orders,
+      fields: {
+        ...tables.orders.fields,
+        // Required in the model while its column is still nullable: the contract step's
+        // migration has to come first.
+        deliveryAddress: Type.String({ minLength: 1, maxLength: 500 }),
+        status: Type.Optional(tables.orders.fields.status),
+      },
+    },
   } as unknown as typeof tables;
   assert.deepEqual(disagreements(changed, columns, checks), [
     'products.name: maxLength 200 in the database, 201 in the model',
     'products.spiciness: in the model, not in the database',
+    'orders.status: NOT NULL in the database, optional in the model',
+    'orders.delivery_address: nullable in the database, required in the model',
   ]);
 });

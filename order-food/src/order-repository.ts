@@ -1,5 +1,6 @@
 import type { Queryable } from '@order-food/platform/database';
 import {
+  type DeliveryT,
   maxQuantity,
   type OrderStatus,
   type OrderT,
@@ -13,6 +14,8 @@ interface OrderRow {
   user_id: string;
   status: OrderStatus;
   total_cents: number;
+  delivery_address: string | null;
+  delivery_note: string | null;
   created_at: Date;
   updated_at: Date;
   position: string;
@@ -27,8 +30,19 @@ interface ItemRow {
 
 // position keeps created_at to the microsecond: a cursor built from a JS Date (milliseconds)
 // would skip or repeat orders created within the same millisecond.
-const columns = `id, user_id, status, total_cents, created_at, updated_at,
+const columns = `id, user_id, status, total_cents, delivery_address, delivery_note, created_at, updated_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
+
+/** An order without a delivery leaves the field out, as the schema's serializer would. */
+function deliveryOf(r: OrderRow): { delivery?: DeliveryT } {
+  if (r.delivery_address === null) return {};
+  return {
+    delivery:
+      r.delivery_note === null
+        ? { address: r.delivery_address }
+        : { address: r.delivery_address, note: r.delivery_note },
+  };
+}
 
 function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
   return {
@@ -36,6 +50,7 @@ function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
     userId: r.user_id,
     status: r.status,
     totalCents: Number(r.total_cents),
+    ...deliveryOf(r),
     items: items.map((i) => ({
       productId: i.product_id,
       quantity: i.quantity,
@@ -126,8 +141,8 @@ const placeOrderSql = `WITH priced AS MATERIALIZED (
     FROM unnest($3::int[], $4::uuid[], $5::int[]) AS t(line_no, product_id, quantity)
     JOIN priced p ON p.id = t.product_id
   ), new_order AS (
-    INSERT INTO orders (user_id, status, total_cents)
-    SELECT $1, 'pending', (SELECT sum(price_cents::bigint * quantity) FROM lines)
+    INSERT INTO orders (user_id, status, total_cents, delivery_address, delivery_note)
+    SELECT $1, 'pending', (SELECT sum(price_cents::bigint * quantity) FROM lines), $6, $7
     WHERE (SELECT count(*) = cardinality($2::uuid[]) AND bool_and(available) FROM priced)
     RETURNING ${columns}
   ), new_items AS (
@@ -152,6 +167,7 @@ export async function placeOrder(
   tx: Queryable,
   userId: string,
   lines: OrderLine[],
+  delivery?: DeliveryT,
 ): Promise<OrderT> {
   const productIds = lines.map((l) => l.productId.toLowerCase());
   const ids = [...new Set(productIds)];
@@ -163,6 +179,8 @@ export async function placeOrder(
       lines.map((_, i) => i + 1),
       productIds,
       lines.map((l) => l.quantity),
+      delivery?.address ?? null,
+      delivery?.note ?? null,
     ]);
     placed = rows[0]!;
   } catch (err) {

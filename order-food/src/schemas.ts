@@ -1,4 +1,5 @@
 import {
+  Delivery,
   maxOrderLines,
   maxQuantity,
   productFields,
@@ -11,6 +12,8 @@ import { type Static, type TSchema, Type } from 'typebox';
 
 // The routes' schemas of the data model itself come from the model; the rest is the API's own.
 export {
+  Delivery,
+  type DeliveryT,
   Order,
   type OrderT,
   Product,
@@ -114,6 +117,7 @@ export const OrderCreate = Type.Object(
       ),
       { minItems: 1, maxItems: maxOrderLines, description: repeatedProductRule },
     ),
+    delivery: Type.Optional(Delivery),
   },
   { additionalProperties: false },
 );

@@ -15,8 +15,8 @@ export const Timestamp = Type.String({ format: 'date-time' });
 export const requiredSchemaVersion = {
   /** 0003 adds data_load_history.file_manifest. */
   'database-load': 3,
-  /** 0004 adds menu_generation, which the menu cache reads. */
-  'order-food': 4,
+  /** 0005 adds orders.delivery_address and delivery_note, which the API writes and reads. */
+  'order-food': 5,
 } as const;
 
 // Closed sets of strings are enums, not unions of literals: a union is an anyOf, for which the
@@ -84,6 +84,27 @@ export const userFields = {
 
 /** The fields of the stored order and its lines that the database holds to limits. */
 export const orderFields = { status: Status, totalCents: TotalCents };
+
+/** Where an order goes, and a word for the courier (since 1.1.0). */
+export const DeliveryAddress = Type.String({ minLength: 1, maxLength: 500 });
+export const DeliveryNote = Type.String({ maxLength: 500 });
+export const Delivery = Type.Object(
+  { address: DeliveryAddress, note: Type.Optional(DeliveryNote) },
+  {
+    additionalProperties: false,
+    description: 'Where to deliver the order; left out of an order placed without one',
+  },
+);
+export type DeliveryT = Static<typeof Delivery>;
+
+/**
+ * The delivery's columns. Optional without a default means a nullable column: 1.1.0 added them
+ * as such (expand), so the API of 1.0.0, which never names them, keeps writing orders.
+ */
+export const orderDeliveryFields = {
+  deliveryAddress: Type.Optional(DeliveryAddress),
+  deliveryNote: Type.Optional(DeliveryNote),
+};
 export const orderItemFields = {
   lineNo: Type.Integer({ minimum: 1, maximum: maxOrderLines }),
   quantity: Quantity,
@@ -94,7 +115,7 @@ export const orderItemFields = {
 export const tables = {
   products: { fields: productFields, key: 'sku' },
   users: { fields: userFields, key: 'email' },
-  orders: { fields: orderFields, key: undefined },
+  orders: { fields: { ...orderFields, ...orderDeliveryFields }, key: undefined },
   order_items: { fields: orderItemFields, key: undefined },
 } as const;
 
@@ -130,6 +151,11 @@ export function columnObject<F extends Fields>(fields: F): TObject {
 function withoutDefault<T extends TSchema>(schema: T): T {
   const { default: _, ...rest } = schema as T & { default?: unknown };
   return rest as T;
+}
+
+/** Whether a field's column may be NULL: an optional field without a default. */
+export function isNullable(schema: TSchema): boolean {
+  return Type.IsOptional(schema) && (schema as { default?: unknown }).default === undefined;
 }
 
 /** The PostgreSQL type of a field's column. */
@@ -205,6 +231,7 @@ export const Order = Type.Object(
     id: Uuid,
     userId: Uuid,
     ...orderFields,
+    delivery: Type.Optional(Delivery),
     items: Type.Array(OrderItem),
     createdAt: Timestamp,
     updatedAt: Timestamp,

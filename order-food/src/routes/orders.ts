@@ -81,6 +81,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
     async (request, reply) => {
       const caller = callerOf(request);
       const items = mergeLines(request.body.items);
+      const { delivery } = request.body;
       const key = request.headers['idempotency-key'];
       return inSpan(
         tracer,
@@ -93,14 +94,19 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
             'order.idempotency_key': key !== undefined,
           });
           if (key === undefined) {
-            const order = await db.transaction((tx) => placeOrder(tx, caller.userId, items));
+            const order = await db.transaction((tx) =>
+              placeOrder(tx, caller.userId, items, delivery),
+            );
             recordPlaced(order);
             span.setAttributes({ 'order.id': order.id, 'order.total_cents': order.totalCents });
             return reply.code(201).header('location', `/api/orders/${order.id}`).send(order);
           }
+          // Without a delivery the hash is the one 1.0.0 computes: a retry of the same body
+          // meets the same answer whichever release's replica takes it.
+          const lines = items.map((i) => [i.productId, i.quantity]);
           const hash = requestHash(
             'POST /api/orders',
-            items.map((i) => [i.productId, i.quantity]),
+            delivery === undefined ? lines : { lines, delivery: [delivery.address, delivery.note] },
           );
           const claim = await claimKey(db, caller.userId, key, hash);
           if (claim.kind === 'replay') {
@@ -115,7 +121,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
           let order: OrderT;
           try {
             order = await db.transaction(async (tx) => {
-              const placed = await placeOrder(tx, caller.userId, items);
+              const placed = await placeOrder(tx, caller.userId, items, delivery);
               await completeKey(tx, caller.userId, key, claim.fence, 201, placed, placed.id);
               return placed;
             });
