@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, test } from 'node:test';
 import { requiredSchemaVersion } from '@order-food/platform/model';
+import fc from 'fast-check';
 import { Api, bearer, type Product, readyWithData } from './lib/fixture.js';
 import type { HttpResponse, RequestSpec } from './lib/http.js';
 import { Contract, type OpenApiDocument } from './lib/openapi-contract.js';
@@ -9,6 +10,7 @@ import { createDatabase, query, requirePostgres } from './lib/pg.js';
 import { previousRelease, type Release, runBuilt } from './lib/previous-release.js';
 import { load, migrate } from './lib/programs.js';
 import { Scenario } from './lib/report.js';
+import { resolver, type Schema, valid } from './lib/schema-arbitraries.js';
 import { statusLine } from './lib/traffic.js';
 import { waitFor } from './lib/wait.js';
 
@@ -43,9 +45,10 @@ test("the previous release's API on a database HEAD migrated and loaded: every o
         db.url,
         'SELECT max(version)::int AS v FROM schema_migrations WHERE success',
       );
+      const written = await ordersByHead(db.url);
       const api = await Api.start({ databaseUrl: db.url, start: release.start });
       try {
-        await contractChecks(api, db.url, release, head?.v ?? 0);
+        await contractChecks(api, db.url, release, head?.v ?? 0, written);
       } finally {
         await api.stop();
       }
@@ -55,7 +58,49 @@ test("the previous release's API on a database HEAD migrated and loaded: every o
   });
 });
 
-async function contractChecks(api: Api, url: string, release: Release, schema: number) {
+/**
+ * Orders placed through HEAD's API with every optional field of its order body filled (values its
+ * schema accepts), as a newer replica writes them: the old API then reads them back.
+ */
+async function ordersByHead(url: string): Promise<string[]> {
+  const api = await Api.start({ databaseUrl: url });
+  try {
+    const { t, products } = await readyWithData(api, url);
+    const doc = JSON.parse((await api.request({ method: 'GET', path: '/openapi.json' })).body);
+    const body = doc.paths['/api/orders'].post.requestBody.content['application/json']
+      .schema as Schema;
+    const resolve = resolver(doc.components?.schemas);
+    const optional = Object.entries(resolve(body).properties ?? {}).filter(([k]) => k !== 'items');
+    const ids: string[] = [];
+    for (let i = 0; i < 20 && ids.length < 3; i++) {
+      const extra = Object.fromEntries(
+        optional.map(([k, v]) => [k, fc.sample(valid(v, resolve), { numRuns: 1, seed: i })[0]]),
+      );
+      const r = await api.request({
+        method: 'POST',
+        path: '/api/orders',
+        headers: { ...bearer(t.alice), 'idempotency-key': randomUUID() },
+        body: { ...extra, items: [{ productId: (products[i] as Product).id, quantity: 1 }] },
+      });
+      if (r.status === 201) ids.push((JSON.parse(r.body) as { id: string }).id);
+    }
+    assert.ok(ids.length > 0, "HEAD's API took orders with its optional fields filled");
+    scenario.note(
+      `${ids.length} orders placed through HEAD's API with its optional order fields filled (${optional.map(([k]) => k).join(', ') || 'none'}) are read back by the old API`,
+    );
+    return ids;
+  } finally {
+    await api.stop();
+  }
+}
+
+async function contractChecks(
+  api: Api,
+  url: string,
+  release: Release,
+  schema: number,
+  written: string[],
+) {
   const { t, products } = await readyWithData(api, url);
   const product = products[0] as Product;
   const auth: Record<Caller, Record<string, string>> = {
@@ -207,6 +252,9 @@ async function contractChecks(api: Api, url: string, release: Release, schema: n
     ],
     'GET /api/orders/{id}': [
       { who: 'alice', happy: true, request: async () => get(`/api/orders/${await order()}`)() },
+      ...written.map(
+        (id): Call => ({ who: 'alice', happy: true, request: get(`/api/orders/${id}`) }),
+      ),
       { who: 'alice', request: get(`/api/orders/${missing}`) },
     ],
     'POST /api/orders/{id}/cancel': [

@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { mixedRequest } from '@order-food/platform/testing/mixed-load';
+import { repoRoot } from '@order-food/platform/testing/run-program';
+import pg from 'pg';
+import { Api, tokens } from './lib/fixture.js';
+import { LoadGenerator, type Sample, summarize } from './lib/http.js';
+import { createDatabase, query, requirePostgres } from './lib/pg.js';
+import { previousRelease, type Release, runBuilt } from './lib/previous-release.js';
+import { Proc } from './lib/process.js';
+import { load } from './lib/programs.js';
+import { Scenario } from './lib/report.js';
+import { quantile, round } from './lib/stats.js';
+import { acknowledgedOrders, ordersStored, statusLine } from './lib/traffic.js';
+import { waitFor, within } from './lib/wait.js';
+import { Watcher } from './lib/watch.js';
+
+const rate = 60;
+/** MIGRATION_STATEMENT_LOCK_TIMEOUT: how long an ALTER may queue ahead of the pods' queries. */
+const lockTimeoutMs = 2000;
+/**
+ * What a request may take beyond lock_timeout: the pool's backlog once the ALTER gives up (10
+ * connections, a few dozen queued queries of a millisecond or so) and a loaded 2-core machine.
+ */
+const marginMs = 1500;
+/** Lock timeouts the migration meets before the long transaction ends. */
+const timeoutsBeforeCommit = 2;
+const drainSeconds = 3;
+
+const scenario = new Scenario(
+  'rolling-update',
+  'Rolling update: the old API under load while a migration waits for its lock',
+);
+
+before(requirePostgres);
+
+const migrationsOf = (dir: string) => readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f));
+const locksOrders = (sql: string) =>
+  /\bALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(ONLY\s+)?("?public"?\.)?"?orders"?\s/i.test(sql);
+
+/**
+ * HEAD's migrations when those the previous release lacks lock `orders`; otherwise (nothing
+ * pending that does) a copy with one more that does, so the rehearsal always meets the lock.
+ */
+function migrationsDir(release: Release): { dir: string; pending: string[]; added?: string } {
+  const head = join(repoRoot, 'database-migration', 'migrations');
+  const old = new Set(migrationsOf(join(release.dir, 'database-migration', 'migrations')));
+  const pending = migrationsOf(head).filter((f) => !old.has(f));
+  if (pending.some((f) => locksOrders(readFileSync(join(head, f), 'utf8'))))
+    return { dir: head, pending };
+  const dir = mkdtempSync(join(tmpdir(), 'rolling-update-migrations-'));
+  for (const f of migrationsOf(head)) cpSync(join(head, f), join(dir, f));
+  const next = Math.max(0, ...migrationsOf(head).map((f) => Number.parseInt(f, 10))) + 1;
+  const added = `${String(next).padStart(4, '0')}_rehearsal_orders_column.sql`;
+  writeFileSync(join(dir, added), 'ALTER TABLE orders ADD COLUMN rehearsal_note text;\n');
+  return { dir, pending: [...pending, added], added };
+}
+
+test(`rolling update at ${rate} req/s: a migration queued behind a long transaction stalls no request beyond lock_timeout, retries, and the old API drains without a failed request`, async (t) => {
+  const release = await previousRelease(t);
+  if (!release) return;
+  await scenario.run(async () => {
+    const db = await createDatabase('rolling');
+    const migrations = migrationsDir(release);
+    const apis: Api[] = [];
+    let longTx: pg.Client | undefined;
+    try {
+      // The database as the previous release left it.
+      const env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', DB_WAIT_TIMEOUT: '30' };
+      for (const program of ['database-migration', 'database-load'] as const) {
+        const r = await runBuilt(release, program, [], { env });
+        assert.equal(r.code, 0, `${release.tag}'s ${program}: ${r.stdout}\n${r.stderr}`);
+      }
+      const drain = { SHUTDOWN_DRAIN_DELAY: String(drainSeconds), SHUTDOWN_TIMEOUT: '10' };
+      const old = await Api.start({ databaseUrl: db.url, start: release.start, env: drain });
+      apis.push(old);
+      await old.waitReady();
+      const t0 = await tokens(db.url);
+      const productIds = (
+        await query<{ id: string }>(
+          db.url,
+          'SELECT id FROM products WHERE available ORDER BY sku LIMIT 50',
+        )
+      ).map((p) => p.id);
+
+      // The Service: requests go round-robin to the pods in it; a pod leaves it when its /ready
+      // says 503, as a readiness probe would take it out.
+      const endpoints: { name: string; url: string }[] = [{ name: 'old', url: old.url }];
+      const mix = mixedRequest({ token: t0.alice, productIds });
+      const traffic = new LoadGenerator({
+        baseUrl: old.url,
+        rate,
+        keepBodies: ['old order', 'new order'],
+        timeoutMs: 30_000,
+        next: (n) => {
+          const { kind, ...spec } = mix(n);
+          const pod = endpoints[n % endpoints.length] as { name: string; url: string };
+          return { ...spec, kind: `${pod.name} ${kind}`, path: `${pod.url}${spec.path}` };
+        },
+      }).start();
+      const served = (n: number, what: string) =>
+        waitFor(what, () => traffic.samples.length >= n, { timeoutMs: 60_000 });
+      await served(rate * 2, 'the old API to serve the mixed load');
+
+      // A long transaction holds a lock on orders that the ALTER's ACCESS EXCLUSIVE conflicts with.
+      longTx = new pg.Client({ connectionString: db.url, application_name: 'rolling-long-tx' });
+      longTx.on('error', () => undefined);
+      await longTx.connect();
+      await longTx.query('BEGIN');
+      await longTx.query('SELECT count(*) FROM orders');
+
+      const watcher = await Watcher.open(db.url);
+      let maxWaiting = 0;
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          const [w] = await watcher.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks
+              WHERE NOT granted AND relation = 'orders'::regclass`,
+          );
+          maxWaiting = Math.max(maxWaiting, w?.n ?? 0);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      const ddlStart = traffic.now();
+      const migration = new Proc('database-migration', ['migrate', '--dir', migrations.dir], {
+        env: {
+          DATABASE_URL: db.url,
+          LOG_LEVEL: 'info',
+          MIGRATION_STATEMENT_LOCK_TIMEOUT: String(lockTimeoutMs / 1000),
+          MIGRATION_LOCK_RETRY_DELAY: '0.5',
+          MIGRATION_LOCK_RETRIES: '10',
+        },
+      });
+      const retried = new RegExp(
+        Array.from({ length: timeoutsBeforeCommit }, () => 'hit lock_timeout, retrying').join(
+          '[\\s\\S]*',
+        ),
+      );
+      assert.ok(
+        await migration.waitForOutput(retried, 120_000),
+        `the migration hit lock_timeout ${timeoutsBeforeCommit} times:\n${migration.tail()}`,
+      );
+      const committedAt = traffic.now();
+      await longTx.query('COMMIT');
+      await longTx.end();
+      longTx = undefined;
+      const exit = await within(120_000, 'the migration to finish', migration.exited);
+      const ddlEnd = traffic.now();
+      watching = false;
+      await watch;
+      await watcher.close();
+      assert.equal(
+        exit.code,
+        0,
+        `the migration succeeds once the transaction ends:\n${migration.tail(40)}`,
+      );
+      const lockTimeouts = (migration.stdout.match(/hit lock_timeout, retrying/g) ?? []).length;
+
+      // The new pod: its init containers (the migration ran above; the loader), then its API.
+      await load(db.url);
+      const next = await Api.start({ databaseUrl: db.url, env: drain });
+      apis.push(next);
+      await next.waitReady();
+      endpoints.push({ name: 'new', url: next.url });
+      const reached = (name: string) =>
+        traffic.samples.filter((s) => s.kind.startsWith(name)).length;
+      await waitFor('the new API to serve its share', () => reached('new') >= rate, {
+        timeoutMs: 60_000,
+      });
+
+      // The old pod drains: SIGTERM, out of the Service once its /ready says 503.
+      const signalledAt = traffic.now();
+      old.proc.kill('SIGTERM');
+      await waitFor(
+        'the old API to answer /ready 503',
+        async () => (await old.readyStatus(2000)) === 503,
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        },
+      );
+      endpoints.splice(0, 1);
+      const oldExit = await within(30_000, 'the old API to exit', old.proc.exited);
+      const afterDrain = traffic.samples.length;
+      await served(afterDrain + rate, 'the new API to serve alone');
+      await traffic.stop();
+
+      const samples = traffic.samples;
+      const summary = summarize(samples);
+      const failed = samples.filter((s) => s.status === undefined || s.status >= 400);
+      const ddl = samples.filter((s) => s.start >= ddlStart && s.start < ddlEnd);
+      const ddlLatency = ddl.map((s) => s.end - s.start);
+      const slowest = Math.max(...ddlLatency);
+      const acked = acknowledgedOrders(
+        samples
+          .filter((s) => s.kind.endsWith(' order'))
+          .map((s): Sample => ({ ...s, kind: 'order' })),
+      );
+      const stored = await ordersStored(db.url, acked);
+      const [schema] = await query<{ v: number }>(
+        db.url,
+        'SELECT max(version)::int AS v FROM schema_migrations WHERE success',
+      );
+      const ms = (x: number) => `${round(x, 0)} ms`;
+      scenario.trials = 1;
+      scenario.faults = lockTimeouts;
+      scenario.requests = summary.requests;
+      scenario.errors = failed.length;
+      scenario.note(
+        `${release.tag}'s API (its build) on its own schema serves the bench's mixed load (platform/testing/mixed-load.ts) at ${rate} req/s; a transaction holding ACCESS SHARE on orders stays open while HEAD's database-migration applies ${migrations.pending.join(', ')}${migrations.added ? ' (a rehearsal migration added: nothing pending locks orders)' : ''} with lock_timeout ${lockTimeoutMs / 1000} s, retries every 0.5 s doubling`,
+      );
+      scenario.note(
+        `the migration met lock_timeout ${lockTimeouts} times (the transaction ended after ${timeoutsBeforeCommit}, ${ms(committedAt - ddlStart)} into the DDL window), then applied everything and exited ${exit.code}; at most ${maxWaiting} sessions waited for a lock on orders at once; schema now ${schema?.v}`,
+      );
+      scenario.note(
+        `during the DDL window (${ms(ddlEnd - ddlStart)}, ${ddl.length} requests): p50 ${ms(quantile(ddlLatency, 0.5))}, p99 ${ms(quantile(ddlLatency, 0.99))}, slowest ${ms(slowest)} (bound: lock_timeout ${lockTimeoutMs} ms + ${marginMs} ms)`,
+      );
+      scenario.note(
+        `then HEAD's API started and joined; the old one got SIGTERM, left the endpoints on /ready 503 and exited ${oldExit.code ?? oldExit.signal} ${ms(traffic.now() - signalledAt)} later; ${summary.requests} requests in all (${statusLine(summary.byStatus)}), overall p99 ${ms(summary.p99)}; ${acked.length} orders acknowledged, ${stored} stored`,
+      );
+      assert.deepEqual(
+        failed
+          .slice(0, 5)
+          .map((s) => `${s.kind}: ${s.status ?? s.error} ${s.body?.slice(0, 200) ?? ''}`),
+        [],
+        `no request failed (${statusLine(summary.byStatus)})`,
+      );
+      assert.ok(lockTimeouts >= timeoutsBeforeCommit, 'the migration retried after lock timeouts');
+      assert.ok(
+        slowest <= lockTimeoutMs + marginMs,
+        `no request during the DDL window waited beyond lock_timeout + margin: slowest ${ms(slowest)}`,
+      );
+      assert.equal(oldExit.code, 0, `the old API drained and exited 0:\n${old.proc.tail()}`);
+      assert.equal(stored, acked.length, 'every acknowledged order is stored');
+    } finally {
+      await longTx?.end().catch(() => undefined);
+      for (const api of apis) await api.stop();
+      if (migrations.added) rmSync(migrations.dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+});
