@@ -25,7 +25,7 @@ const lockTimeoutMs = 2000;
  * What a request may take beyond lock_timeout: the pool's backlog once the ALTER gives up (10
  * connections, a few dozen queued queries of a millisecond or so) and a loaded 2-core machine.
  */
-const marginMs = 1500;
+const marginMs = 1000;
 /** Lock timeouts the migration meets before the long transaction ends. */
 const timeoutsBeforeCommit = 2;
 const drainSeconds = 3;
