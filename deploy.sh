@@ -68,8 +68,6 @@ helm_args=(
   --set initContainers.databaseMigration.image.pullPolicy=Never
   --set initContainers.databaseLoad.image.pullPolicy=Never
   --set-string "image.tag=$version"
-  --set-string "initContainers.databaseMigration.image.tag=$version"
-  --set-string "initContainers.databaseLoad.image.tag=$version"
   --set-string "podAnnotations.order-food/images=$images_digest"
   --wait --timeout "$TIMEOUT" --atomic
 )

@@ -262,6 +262,8 @@ async function loadInTransaction(
           arrayLiteral(items.map((i) => i.sku)),
           arrayLiteral(items.map((i) => i.quantity)),
           arrayLiteral(items.map((i) => i.unit_price_cents)),
+          o.delivery?.address ?? null,
+          o.delivery?.note ?? null,
         ]),
       );
       if (reader.digest() !== hash) throw changedWhileReading(dir);
@@ -314,9 +316,11 @@ async function loadInTransaction(
     await client.query('DROP TABLE stage_orders');
     // Orders are never updated from the files: an order exists once, by external_ref.
     const r = await client.query(
-      `INSERT INTO orders (id, user_id, status, total_cents, external_ref, created_at, updated_at)
+      `INSERT INTO orders (id, user_id, status, total_cents, external_ref, created_at, updated_at,
+                           delivery_address, delivery_note)
        SELECT s.id, u.id, s.status, s.total_cents, s.external_ref,
-              coalesce(s.created_at, now()), coalesce(s.created_at, now())
+              coalesce(s.created_at, now()), coalesce(s.created_at, now()),
+              s.delivery_address, s.delivery_note
          FROM stage_sorted s JOIN users u ON u.email = s.user_email
        ON CONFLICT (external_ref) WHERE external_ref IS NOT NULL DO NOTHING`,
     );

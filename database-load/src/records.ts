@@ -1,6 +1,7 @@
 import {
   type ColumnRecord,
   columnObject,
+  Delivery,
   maxOrderLines,
   orderStatuses,
   productFields,
@@ -36,6 +37,8 @@ const OrderRecordSchema = Type.Object(
     /** ISO 8601; left out for "now". */
     created_at: Type.Optional(Type.String({ maxLength: 40 })),
     items: Type.Array(OrderItemRecord, { minItems: 1, maxItems: maxOrderLines }),
+    /** As the API takes it: {address, note?}; left out for none. */
+    delivery: Type.Optional(Delivery),
   },
   { additionalProperties: false },
 );

@@ -40,6 +40,8 @@ export const stageTables = {
       'skus',
       'quantities',
       'prices',
+      'delivery_address',
+      'delivery_note',
     ],
   },
 } as const satisfies Record<string, StageTable>;
@@ -57,7 +59,8 @@ CREATE TEMPORARY TABLE stage_users (${stageColumns(userFields)}) ON COMMIT DROP;
 CREATE TEMPORARY TABLE stage_orders (
   line integer NOT NULL, id uuid NOT NULL, external_ref text NOT NULL, user_email text NOT NULL,
   status text NOT NULL, created_at timestamptz, total_cents bigint NOT NULL,
-  skus text[] NOT NULL, quantities integer[] NOT NULL, prices integer[] NOT NULL
+  skus text[] NOT NULL, quantities integer[] NOT NULL, prices integer[] NOT NULL,
+  delivery_address text, delivery_note text
 ) ON COMMIT DROP;
 `;
 

@@ -204,6 +204,32 @@ const cases: { name: string; dir: () => string; message: RegExp }[] = [
     ),
   })),
   {
+    name: 'an empty delivery address',
+    dir: () =>
+      withLine(
+        'orders.jsonl',
+        3,
+        jsonEdit((o) => {
+          o.delivery = { address: '' };
+        }),
+      ),
+    message:
+      /orders\.jsonl line 3 \(order "SEED-ORDER-0003"\): field "delivery\.address" must be 1 to 500 characters, got 0/,
+  },
+  {
+    name: 'a delivery field the model does not have',
+    dir: () =>
+      withLine(
+        'orders.jsonl',
+        3,
+        jsonEdit((o) => {
+          o.delivery = { address: 'x', floor: 3 };
+        }),
+      ),
+    message:
+      /orders\.jsonl line 3 \(order "SEED-ORDER-0003"\): field "delivery\.floor" is not a known field \(expected address, note\)/,
+  },
+  {
     name: 'a price beyond the menu limit',
     dir: () =>
       withLine(

@@ -53,7 +53,7 @@ test('an unmigrated database: refuses to run, exit 1, one clear line, nothing wr
   assert.equal(r.code, 1, explain(r));
   assert.match(
     r.stderr,
-    /database-load: error: the database schema is at version none .*needs version 3 or later: run database-migration first/,
+    /database-load: error: the database schema is at version none .*needs version 5 or later: run database-migration first/,
   );
   const tables = await sql(db, `SELECT 1 FROM pg_tables WHERE schemaname = 'public'`);
   assert.equal(tables.length, 0);
@@ -90,6 +90,26 @@ test('a fresh migrated database: exit 0, every table holds what the files hold, 
     `SELECT role FROM users WHERE email = 'admin@example.com'`,
   );
   assert.equal(admin!.role, 'admin');
+  // An order's delivery, where the file gives one; NULL columns where it does not.
+  const deliveries = await sql<{ ref: string; address: string | null; note: string | null }>(
+    db,
+    'SELECT external_ref AS ref, delivery_address AS address, delivery_note AS note FROM orders',
+  );
+  const files = readJsonl(`${defaultDataDir}/orders.jsonl`) as {
+    external_ref: string;
+    delivery?: { address: string; note?: string };
+  }[];
+  assert.ok(files.some((o) => o.delivery?.note) && files.some((o) => !o.delivery));
+  for (const o of files)
+    assert.deepEqual(
+      deliveries.find((d) => d.ref === o.external_ref),
+      {
+        ref: o.external_ref,
+        address: o.delivery?.address ?? null,
+        note: o.delivery?.note ?? null,
+      },
+      o.external_ref,
+    );
 
   const runs = await history(db);
   assert.equal(runs.length, 1);

@@ -116,7 +116,7 @@ async function validate(
   io: CommandIo,
 ): Promise<number> {
   const entries = await readPlan(db, files);
-  assertConsistent(entries, config.migrationsDir, 'invalid');
+  assertConsistent(entries, config.migrationsDir, 'invalid', config.serviceVersion);
   const applied = entries.filter((e) => e.state === 'applied').length;
   io.stdout.write(
     `ok: ${files.length} migration file(s) in ${config.migrationsDir}, ${applied} applied, ${files.length - applied} pending\n`,

@@ -47,16 +47,42 @@ export function fileNameOf(version: number, name: string): string {
 }
 
 /**
+ * Applied versions above the newest file that another release recorded (by its service version):
+ * a newer release migrated this database before this one started (a rollback, or a pod of the
+ * previous release started during a rolling update). Releases' migrations only expand, so this
+ * release works on that schema and leaves them alone. A file of its own release that went
+ * missing (recorded with this release's version) is no such entry.
+ */
+export function newerReleaseEntries(
+  entries: readonly PlanEntry[],
+  serviceVersion: string,
+): PlanEntry[] {
+  const newestFile = Math.max(0, ...entries.filter((e) => e.file).map((e) => e.version));
+  return entries.filter(
+    (e) =>
+      e.state === 'missing' &&
+      e.version > newestFile &&
+      e.history!.serviceVersion !== serviceVersion,
+  );
+}
+
+/**
  * Throws, naming every file, when applied migrations no longer match the directory: running on
- * would leave a schema nobody can rebuild from the files.
+ * would leave a schema nobody can rebuild from the files. Given this release's service version,
+ * a newer release's migrations (newerReleaseEntries) are no problem.
  */
 export function assertConsistent(
   entries: readonly PlanEntry[],
   dir: string,
   lead = 'refusing to migrate',
+  serviceVersion?: string,
 ): void {
   const problems: string[] = [];
+  const newer = new Set(
+    serviceVersion === undefined ? [] : newerReleaseEntries(entries, serviceVersion),
+  );
   for (const e of entries) {
+    if (newer.has(e)) continue;
     if (e.state === 'changed' && e.history!.name !== e.file!.name) {
       problems.push(
         `${e.file!.fileName} reuses version ${e.version}, which was applied as ${fileNameOf(e.version, e.history!.name)} on ${e.history!.appliedAt.toISOString()}; give the new file the next free version (npm run migrate -- create NAME)`,

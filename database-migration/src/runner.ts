@@ -23,7 +23,7 @@ import {
 } from './history.js';
 import { dropInvalidIndexes, verifyIndexes } from './index-validity.js';
 import { loadMigrations, type MigrationFile } from './migration-files.js';
-import { assertConsistent, planMigrations } from './plan.js';
+import { assertConsistent, fileNameOf, newerReleaseEntries, planMigrations } from './plan.js';
 import { tracer } from './tracing.js';
 
 /** All migration runners of one database serialize on this lock ('OFMG', 1). */
@@ -131,7 +131,13 @@ export async function migrate(options: RunnerOptions): Promise<MigrateResult> {
 
         await ensureHistoryTables(client);
         const entries = planMigrations(files, await readHistory(client));
-        assertConsistent(entries, config.migrationsDir);
+        assertConsistent(entries, config.migrationsDir, undefined, config.serviceVersion);
+        for (const e of newerReleaseEntries(entries, config.serviceVersion)) {
+          logger.warn(
+            { version: e.version, serviceVersion: e.history!.serviceVersion },
+            `${fileNameOf(e.version, e.name)} was applied by release ${e.history!.serviceVersion}, not this one (${config.serviceVersion}), which has no such file; leaving it as it is`,
+          );
+        }
         const pending = entries.filter((e) => e.state === 'pending').map((e) => e.file!);
         const alreadyApplied = entries.filter((e) => e.state === 'applied').length;
         const sessionOnly = pending.find((f) => !f.transactional);

@@ -182,6 +182,12 @@ export interface CommonConfig {
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/**
+ * The release these programs belong to: SERVICE_VERSION's default (the images set it from the
+ * version they were built as). order-food/test/deploy/release.test.ts holds it to package.json.
+ */
+export const releaseVersion = '1.1.0';
+
 export function parseCommonConfig(env: Env = process.env): CommonConfig {
   const direct = parseDirectDatabaseTarget(env);
   return Object.freeze({
@@ -190,7 +196,7 @@ export function parseCommonConfig(env: Env = process.env): CommonConfig {
     dbWaitTimeoutMs: envSeconds(env, 'DB_WAIT_TIMEOUT', 60, { min: 0, max: 3600 }),
     logLevel: envEnum(env, 'LOG_LEVEL', logLevels, 'info'),
     environment: envString(env, 'ENVIRONMENT'),
-    serviceVersion: envString(env, 'SERVICE_VERSION', '1.0.0'),
+    serviceVersion: envString(env, 'SERVICE_VERSION', releaseVersion),
     instance: envString(env, 'POD_NAME') ?? envString(env, 'HOSTNAME') ?? hostname(),
   });
 }

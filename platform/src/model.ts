@@ -13,8 +13,8 @@ export const Timestamp = Type.String({ format: 'date-time' });
 
 /** The schema version (schema_migrations) each program needs, by the migration it relies on. */
 export const requiredSchemaVersion = {
-  /** 0003 adds data_load_history.file_manifest. */
-  'database-load': 3,
+  /** 0005 adds orders.delivery_address and delivery_note, which the data set's orders may set. */
+  'database-load': 5,
   /** 0005 adds orders.delivery_address and delivery_note, which the API writes and reads. */
   'order-food': 5,
 } as const;
@@ -84,6 +84,11 @@ export const userFields = {
 
 /** The fields of the stored order and its lines that the database holds to limits. */
 export const orderFields = { status: Status, totalCents: TotalCents };
+export const orderItemFields = {
+  lineNo: Type.Integer({ minimum: 1, maximum: maxOrderLines }),
+  quantity: Quantity,
+  unitPriceCents: PriceCents,
+};
 
 /** Where an order goes, and a word for the courier (since 1.1.0). */
 export const DeliveryAddress = Type.String({ minLength: 1, maxLength: 500 });
@@ -104,11 +109,6 @@ export type DeliveryT = Static<typeof Delivery>;
 export const orderDeliveryFields = {
   deliveryAddress: Type.Optional(DeliveryAddress),
   deliveryNote: Type.Optional(DeliveryNote),
-};
-export const orderItemFields = {
-  lineNo: Type.Integer({ minimum: 1, maximum: maxOrderLines }),
-  quantity: Quantity,
-  unitPriceCents: PriceCents,
 };
 
 /** Each table's model fields and its natural key (the loader merges on it). */

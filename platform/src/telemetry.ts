@@ -29,7 +29,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { envBool, envInt, envNumber, envString } from './config.js';
+import { envBool, envInt, envNumber, envString, releaseVersion } from './config.js';
 import { describeError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { jaegerTracesUrl, withTracesPath } from './otlp-endpoint.js';
@@ -433,7 +433,7 @@ export async function startTelemetry(
   const attributes: Record<string, string> = {
     ...parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES, warnings),
     'service.name': settings.serviceName,
-    'service.version': envString(env, 'SERVICE_VERSION', '1.0.0'),
+    'service.version': envString(env, 'SERVICE_VERSION', releaseVersion),
     'service.namespace': 'order-food',
   };
   const environment = envString(env, 'ENVIRONMENT');

@@ -9,6 +9,7 @@ import {
   envSeconds,
   parseCommonConfig,
   parseDatabaseTarget,
+  releaseVersion,
 } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -23,7 +24,7 @@ test('the common configuration has defaults and is frozen', () => {
     dbWaitTimeoutMs: 60_000,
     logLevel: 'info',
     environment: undefined,
-    serviceVersion: '1.0.0',
+    serviceVersion: releaseVersion,
     instance: 'host-1',
   });
   assert.ok(Object.isFrozen(config));

@@ -57,15 +57,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s-postgresql" (include "order-food.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* image: repository:tag, the tag defaulting to the chart's appVersion. */}}
+{{/*
+The release's tag: image.tag, else the chart's appVersion. The three images are built and tagged
+together, so this one value sets all three; an init container's own image.tag overrides it.
+*/}}
+{{- define "order-food.serviceVersion" -}}
+{{- default .Chart.AppVersion (.Values.image.tag | toString) }}
+{{- end }}
+
+{{/* image: repository:tag, the tag defaulting to the release's tag. */}}
 {{- define "order-food.image" -}}
 {{- $root := index . 0 }}
 {{- $image := index . 1 }}
-{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion ($image.tag | toString)) }}
-{{- end }}
-
-{{- define "order-food.serviceVersion" -}}
-{{- default .Chart.AppVersion (.Values.image.tag | toString) }}
+{{- printf "%s:%s" $image.repository (default (include "order-food.serviceVersion" $root) ($image.tag | toString)) }}
 {{- end }}
 
 {{/* Whether the Prometheus Operator objects are made: monitoring.enabled true, or "auto" and the API exists. */}}

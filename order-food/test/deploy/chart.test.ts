@@ -19,6 +19,9 @@ import { parse } from 'yaml';
 import { type Manifest, unknownFields, validateWithModels } from './kubernetes-schema.js';
 import { chartDir, find, render, renderRaw, skipWithoutRenderer } from './render.js';
 
+/** The release the chart deploys: its images' default tag and the programs' SERVICE_VERSION. */
+const appVersion: string = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')).appVersion;
+
 const monitoringFiles = ['files/grafana-dashboard.json', 'files/prometheus-rules.yaml'].every((f) =>
   existsSync(join(chartDir, f)),
 );
@@ -310,7 +313,7 @@ describe('helm chart order-food/helm', { skip: skipWithoutRenderer() }, () => {
     const pod = apiPod(render());
     assert.deepEqual(
       [...(pod.initContainers ?? []), ...pod.containers].map((c) => c.image),
-      ['database-migration:1.0.0', 'database-load:1.0.0', 'order-food:1.0.0'],
+      ['database-migration', 'database-load', 'order-food'].map((i) => `${i}:${appVersion}`),
     );
   });
 
@@ -426,7 +429,7 @@ describe('helm chart order-food/helm', { skip: skipWithoutRenderer() }, () => {
       assert.equal(env.get('OTEL_SERVICE_NAME')?.value, c.name);
       assert.equal(env.get('OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://jaeger:4318');
       assert.equal(env.get('DB_WAIT_TIMEOUT')?.value, '60');
-      assert.equal(env.get('SERVICE_VERSION')?.value, '1.0.0');
+      assert.equal(env.get('SERVICE_VERSION')?.value, appVersion);
       assert.ok(env.get('ENVIRONMENT')?.value);
       for (const e of c.env ?? []) {
         for (const ref of String(e.value ?? '').matchAll(/\$\((\w+)\)/g)) {
@@ -582,19 +585,42 @@ describe('helm chart order-food/helm', { skip: skipWithoutRenderer() }, () => {
         'image.pullPolicy=Never',
         '--set',
         'initContainers.databaseMigration.image.pullPolicy=Never',
-        '--set',
-        'initContainers.databaseLoad.image.pullPolicy=Never',
-        '--set',
-        'image.tag=2.0.0',
       ]),
     );
     assert.deepEqual(
-      [...(pod.initContainers ?? []), ...pod.containers].map((c) => [c.image, c.imagePullPolicy]),
-      [
-        ['database-migration:1.0.0', 'Never'],
-        ['database-load:1.0.0', 'Never'],
-        ['order-food:2.0.0', 'Never'],
-      ],
+      [...(pod.initContainers ?? []), ...pod.containers].map((c) => c.imagePullPolicy),
+      ['Never', 'IfNotPresent', 'Never'],
+    );
+  });
+
+  it("the three images' tag is the chart's appVersion, and one value, image.tag, sets all three", () => {
+    const images = (flags: string[]) => {
+      const pod = apiPod(render(flags));
+      const all = [...(pod.initContainers ?? []), ...pod.containers];
+      const version = pod.containers[0]!.env?.find((e) => e.name === 'SERVICE_VERSION')?.value;
+      return [...all.map((c) => c.image), version];
+    };
+    assert.deepEqual(images([]), [
+      `database-migration:${appVersion}`,
+      `database-load:${appVersion}`,
+      `order-food:${appVersion}`,
+      appVersion,
+    ]);
+    assert.deepEqual(images(['--set-string', 'image.tag=2.0.0']), [
+      'database-migration:2.0.0',
+      'database-load:2.0.0',
+      'order-food:2.0.0',
+      '2.0.0',
+    ]);
+    // An init container's own tag still wins, for that container only.
+    assert.deepEqual(
+      images([
+        '--set-string',
+        'image.tag=2.0.0',
+        '--set-string',
+        'initContainers.databaseLoad.image.tag=2.0.0-fix',
+      ]),
+      ['database-migration:2.0.0', 'database-load:2.0.0-fix', 'order-food:2.0.0', '2.0.0'],
     );
   });
 

@@ -217,12 +217,22 @@ describe('deploy.sh', () => {
       spec: {
         template: {
           metadata: { annotations: Record<string, string> };
-          spec: { containers: Array<{ image: string; imagePullPolicy: string }> };
+          spec: {
+            containers: Array<{ image: string; imagePullPolicy: string }>;
+            initContainers: Array<{ image: string; imagePullPolicy: string }>;
+          };
         };
       };
     };
-    assert.equal(deployment.spec.template.spec.containers[0]!.imagePullPolicy, 'Never');
-    assert.equal(deployment.spec.template.spec.containers[0]!.image, `order-food:${version}`);
+    const pod = deployment.spec.template.spec;
+    assert.deepEqual(
+      [...pod.initContainers, ...pod.containers].map((c) => [c.image, c.imagePullPolicy]),
+      [
+        [`database-migration:${version}`, 'Never'],
+        [`database-load:${version}`, 'Never'],
+        [`order-food:${version}`, 'Never'],
+      ],
+    );
     assert.match(
       deployment.spec.template.metadata.annotations['order-food/images']!,
       /^[0-9a-f]{16}$/,
