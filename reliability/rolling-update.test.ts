@@ -68,6 +68,9 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
     const migrations = migrationsDir(release);
     const apis: Api[] = [];
     let longTx: pg.Client | undefined;
+    let watching = false;
+    // Whatever ends the test early: the load, the lock watch and the migration stop with it.
+    const cleanups: (() => Promise<unknown>)[] = [];
     try {
       // The database as the previous release left it.
       const env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', DB_WAIT_TIMEOUT: '30' };
@@ -102,6 +105,7 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
           return { ...spec, kind: `${pod.name} ${kind}`, path: `${pod.url}${spec.path}` };
         },
       }).start();
+      cleanups.push(() => traffic.stop());
       const served = (n: number, what: string) =>
         waitFor(what, () => traffic.samples.length >= n, { timeoutMs: 60_000 });
       await served(rate * 2, 'the old API to serve the mixed load');
@@ -117,14 +121,21 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
       await longTx.query('SELECT count(*) FROM orders');
 
       const watcher = await Watcher.open(db.url);
+      cleanups.push(async () => {
+        watching = false;
+        await watch.catch(() => undefined);
+        await watcher.close();
+      });
       let maxWaiting = 0;
-      let watching = true;
+      watching = true;
       const watch = (async () => {
         while (watching) {
-          const [w] = await watcher.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_locks
-              WHERE NOT granted AND relation = 'orders'::regclass`,
-          );
+          const [w] = await watcher
+            .query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_locks
+                WHERE NOT granted AND relation = 'orders'::regclass`,
+            )
+            .catch(() => []);
           maxWaiting = Math.max(maxWaiting, w?.n ?? 0);
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -145,6 +156,7 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
           // the next ALTER ahead of that backlog, and the stalls add up beyond lock_timeout.
         },
       });
+      cleanups.push(() => migration.stop());
       // The transaction ends after a few lock timeouts, and late enough that a stall lasting until
       // then (no lock_timeout) would exceed the bound by a lock_timeout at least.
       const timeouts = () => (migration.stdout.match(/hit lock_timeout, retrying/g) ?? []).length;
@@ -171,7 +183,6 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
       const ddlEnd = traffic.now();
       watching = false;
       await watch;
-      await watcher.close();
       assert.equal(
         exit.code,
         0,
@@ -179,8 +190,22 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
       );
       const lockTimeouts = timeouts();
 
+      // An old pod that starts now (rescheduled, or a rollback) runs its own init containers first:
+      // recorded, not asserted, since what the previous release's runner does is fixed by now.
+      const oldInit = await runBuilt(release, 'database-migration', [], { env });
+      const refusal = (oldInit.stdout + oldInit.stderr)
+        .split('\n')
+        .filter((l) => l.includes('"level":"error"'))
+        .map((l) => String((JSON.parse(l) as { msg?: string }).msg ?? ''))[0];
+      const oldInitLine =
+        oldInit.code === 0
+          ? 'exit 0'
+          : `exit ${oldInit.code}: "${(refusal ?? oldInit.stderr.trim()).replaceAll(`${release.dir}/`, '').split('; ')[0]}; …"`;
+
       // The new pod: its init containers (the migration ran above; the loader), then its API.
+      const loadStart = traffic.now();
       await load(db.url);
+      const loadEnd = traffic.now();
       const next = await Api.start({ databaseUrl: db.url, env: drain });
       apis.push(next);
       await next.waitReady();
@@ -211,6 +236,14 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
       const samples = traffic.samples;
       const summary = summarize(samples);
       const failed = samples.filter((s) => s.status === undefined || s.status >= 400);
+      const phases: [string, number][] = [
+        ['before the migration', 0],
+        ['the DDL window', ddlStart],
+        ["the old release's init, HEAD's loader", ddlEnd],
+        ["HEAD's API starting, both serving", loadEnd],
+        ['the drain', signalledAt],
+      ];
+      const phaseOf = (at: number) => phases.filter(([, from]) => at >= from).pop()?.[0];
       const ddl = samples.filter((s) => s.start >= ddlStart && s.start < ddlEnd);
       const ddlLatency = ddl.map((s) => s.end - s.start);
       const slowest = Math.max(...ddlLatency);
@@ -239,12 +272,18 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
         `during the DDL window (${ms(ddlEnd - ddlStart)}, ${ddl.length} requests): p50 ${ms(quantile(ddlLatency, 0.5))}, p99 ${ms(quantile(ddlLatency, 0.99))}, slowest ${ms(slowest)}; the same load just before: p99 ${ms(quantile(baseline, 0.99))}, slowest ${ms(baselineSlowest)}; bound ${ms(boundMs)} (lock_timeout + that slowest + ${marginMs} ms)`,
       );
       scenario.note(
+        `${release.tag}'s database-migration started on the migrated schema (an old pod starting during or after the update): ${oldInitLine}`,
+      );
+      scenario.note(
         `then HEAD's API started and joined; the old one got SIGTERM, left the endpoints on /ready 503 and exited ${oldExit.code ?? oldExit.signal} ${ms(traffic.now() - signalledAt)} later; ${summary.requests} requests in all (${statusLine(summary.byStatus)}), overall p99 ${ms(summary.p99)}; ${acked.length} orders acknowledged, ${stored} stored`,
       );
       assert.deepEqual(
         failed
           .slice(0, 5)
-          .map((s) => `${s.kind}: ${s.status ?? s.error} ${s.body?.slice(0, 200) ?? ''}`),
+          .map(
+            (s) =>
+              `${s.kind}, sent during ${phaseOf(s.start)} (loader ran ${ms(loadStart)}…${ms(loadEnd)}, this at ${ms(s.start)}): ${s.status ?? s.error} ${s.body?.slice(0, 200) ?? ''}`,
+          ),
         [],
         `no request failed (${statusLine(summary.byStatus)})`,
       );
@@ -258,6 +297,7 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
       assert.equal(oldExit.code, 0, `the old API drained and exited 0:\n${old.proc.tail()}`);
       assert.equal(stored, acked.length, 'every acknowledged order is stored');
     } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       await longTx?.end().catch(() => undefined);
       for (const api of apis) await api.stop();
       if (migrations.added) rmSync(migrations.dir, { recursive: true, force: true });
