@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { mixedRequest } from '@order-food/platform/testing/mixed-load';
-import { repoRoot } from '@order-food/platform/testing/run-program';
 import pg from 'pg';
 import { Api, tokens } from './lib/fixture.js';
 import { LoadGenerator, type Sample, summarize } from './lib/http.js';
 import { createDatabase, query, requirePostgres } from './lib/pg.js';
-import { previousRelease, type Release, runBuilt } from './lib/previous-release.js';
+import { previousRelease, rehearsalMigrations, runBuilt } from './lib/previous-release.js';
 import { Proc } from './lib/process.js';
 import { load } from './lib/programs.js';
 import { Scenario } from './lib/report.js';
@@ -38,34 +35,12 @@ const scenario = new Scenario(
 
 before(requirePostgres);
 
-const migrationsOf = (dir: string) => readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f));
-const locksOrders = (sql: string) =>
-  /\bALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(ONLY\s+)?("?public"?\.)?"?orders"?\s/i.test(sql);
-
-/**
- * HEAD's migrations when those the previous release lacks lock `orders`; otherwise (nothing
- * pending that does) a copy with one more that does, so the rehearsal always meets the lock.
- */
-function migrationsDir(release: Release): { dir: string; pending: string[]; added?: string } {
-  const head = join(repoRoot, 'database-migration', 'migrations');
-  const old = new Set(migrationsOf(join(release.dir, 'database-migration', 'migrations')));
-  const pending = migrationsOf(head).filter((f) => !old.has(f));
-  if (pending.some((f) => locksOrders(readFileSync(join(head, f), 'utf8'))))
-    return { dir: head, pending };
-  const dir = mkdtempSync(join(tmpdir(), 'rolling-update-migrations-'));
-  for (const f of migrationsOf(head)) cpSync(join(head, f), join(dir, f));
-  const next = Math.max(0, ...migrationsOf(head).map((f) => Number.parseInt(f, 10))) + 1;
-  const added = `${String(next).padStart(4, '0')}_rehearsal_orders_column.sql`;
-  writeFileSync(join(dir, added), 'ALTER TABLE orders ADD COLUMN rehearsal_note text;\n');
-  return { dir, pending: [...pending, added], added };
-}
-
 test(`rolling update at ${rate} req/s: a migration queued behind a long transaction stalls no request beyond lock_timeout, retries, and the old API drains without a failed request`, async (t) => {
   const release = await previousRelease(t);
   if (!release) return;
   await scenario.run(async () => {
     const db = await createDatabase('rolling');
-    const migrations = migrationsDir(release);
+    const migrations = rehearsalMigrations(release);
     const apis: Api[] = [];
     let longTx: pg.Client | undefined;
     let watching = false;

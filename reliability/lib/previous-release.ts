@@ -5,8 +5,18 @@
  * unregistered once built), so a rerun starts the old programs at once.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -193,4 +203,30 @@ export function runBuilt(
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+const migrationsOf = (dir: string) => readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f));
+const locksOrders = (sql: string) =>
+  /\bALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(ONLY\s+)?("?public"?\.)?"?orders"?\s/i.test(sql);
+
+/**
+ * HEAD's migrations when those the previous release lacks lock `orders`; otherwise (nothing
+ * pending that does) a copy with one more that does, so the rehearsal always meets the lock.
+ */
+export function rehearsalMigrations(release: Release): {
+  dir: string;
+  pending: string[];
+  added?: string;
+} {
+  const head = join(repoRoot, 'database-migration', 'migrations');
+  const old = new Set(migrationsOf(join(release.dir, 'database-migration', 'migrations')));
+  const pending = migrationsOf(head).filter((f) => !old.has(f));
+  if (pending.some((f) => locksOrders(readFileSync(join(head, f), 'utf8'))))
+    return { dir: head, pending };
+  const dir = mkdtempSync(join(tmpdir(), 'rolling-update-migrations-'));
+  for (const f of migrationsOf(head)) cpSync(join(head, f), join(dir, f));
+  const next = Math.max(0, ...migrationsOf(head).map((f) => Number.parseInt(f, 10))) + 1;
+  const added = `${String(next).padStart(4, '0')}_rehearsal_orders_column.sql`;
+  writeFileSync(join(dir, added), 'ALTER TABLE orders ADD COLUMN rehearsal_note text;\n');
+  return { dir, pending: [...pending, added], added };
 }
