@@ -17,7 +17,7 @@ import pg from 'pg';
 // listOrders + itemsOf, product-repository.ts listProducts) so the bare server does the same
 // database work; a product's columns and its JSON come from the data model, as the API's do. bench/test/baseline.test.ts checks they still match the API's source.
 
-export const orderColumns = `id, user_id, status, total_cents, created_at, updated_at,
+export const orderColumns = `id, user_id, status, total_cents, delivery_address, delivery_note, created_at, updated_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
 
 /** A customer's orders, newest first: listOrders with userId and no cursor ($1 user, $2 limit+1). */
@@ -39,6 +39,8 @@ interface OrderRow {
   user_id: string;
   status: string;
   total_cents: number;
+  delivery_address: string | null;
+  delivery_note: string | null;
   created_at: Date;
   updated_at: Date;
   position: string;
@@ -126,6 +128,14 @@ async function main(): Promise<void> {
         })),
         createdAt: r.created_at.toISOString(),
         updatedAt: r.updated_at.toISOString(),
+        ...(r.delivery_address === null
+          ? {}
+          : {
+              delivery:
+                r.delivery_note === null
+                  ? { address: r.delivery_address }
+                  : { address: r.delivery_address, note: r.delivery_note },
+            }),
       })),
       nextCursor:
         rows.length > limit && last ? cursor({ k: 'o', t: last.position, i: last.id }) : null,

@@ -31,6 +31,8 @@ test("the bare server's orders SQL is the API's, statement for statement", async
     user_id: '00000000-0000-4000-8000-000000000002',
     status: 'pending',
     total_cents: 100,
+    delivery_address: null,
+    delivery_note: null,
     created_at: new Date(),
     updated_at: new Date(),
     position: '2026-01-01T00:00:00.000000Z',

@@ -50,7 +50,6 @@ function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
     userId: r.user_id,
     status: r.status,
     totalCents: Number(r.total_cents),
-    ...deliveryOf(r),
     items: items.map((i) => ({
       productId: i.product_id,
       quantity: i.quantity,
@@ -58,6 +57,7 @@ function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
     })),
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
+    ...deliveryOf(r),
   };
 }
 

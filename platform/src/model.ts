@@ -231,10 +231,12 @@ export const Order = Type.Object(
     id: Uuid,
     userId: Uuid,
     ...orderFields,
-    delivery: Type.Optional(Delivery),
     items: Type.Array(OrderItem),
     createdAt: Timestamp,
     updatedAt: Timestamp,
+    // Last: the schema's serializer writes optional properties after the required ones, and the
+    // list of orders, written with JSON.stringify, writes the same bytes.
+    delivery: Type.Optional(Delivery),
   },
   { additionalProperties: false },
 );
