@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { orderRequest as sharedOrderRequest } from '@order-food/platform/testing/mixed-load';
 import type { BenchContext } from '../lib/context.js';
 import { type HttpRequest, type OpenLoopResult, openLoop } from '../lib/load.js';
 import { cpuMicros, readCpuTicks } from '../lib/proc.js';
@@ -13,24 +13,10 @@ const p99Bound = 15;
 
 /** POST /api/orders: three distinct products, a fresh Idempotency-Key each time. */
 export function orderRequest(data: HttpData): () => HttpRequest {
-  let n = 0;
-  const ids = data.productIds;
+  const next = sharedOrderRequest(data);
   return () => {
-    n++;
-    const items = [0, 1, 2].map((k) => ({
-      productId: ids[(n * 3 + k) % ids.length]!,
-      quantity: 1 + ((n + k) % 3),
-    }));
-    return {
-      method: 'POST',
-      path: '/api/orders',
-      headers: {
-        authorization: `Bearer ${data.token}`,
-        'content-type': 'application/json',
-        'idempotency-key': randomUUID(),
-      },
-      body: JSON.stringify({ items }),
-    };
+    const { kind: _kind, ...request } = next();
+    return request;
   };
 }
 

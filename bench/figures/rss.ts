@@ -1,3 +1,4 @@
+import { mixedLoad } from '@order-food/platform/testing/mixed-load';
 import autocannon from 'autocannon';
 import type { BenchContext } from '../lib/context.js';
 import { readMemory } from '../lib/proc.js';
@@ -5,7 +6,6 @@ import type { RunningServer } from '../lib/processes.js';
 import { figure } from '../lib/report.js';
 import { httpData } from '../lib/setup.js';
 import { round } from '../lib/stats.js';
-import { orderRequest } from './orders-write.js';
 import { startApi } from './servers.js';
 import type { GroupResult } from './types.js';
 
@@ -34,28 +34,26 @@ async function heapFigures(url: string): Promise<Record<string, number>> {
 
 export async function apiRss(ctx: BenchContext): Promise<GroupResult> {
   const data = await httpData(ctx);
-  const auth = { authorization: `Bearer ${data.token}` };
-  const post = orderRequest(data);
+  const mix = mixedLoad(data);
   let api: RunningServer | undefined;
   try {
     api = await startApi(ctx, 'api-rss', data.url);
     const atStart = readMemory(api.pid);
     const seconds = ctx.scale.rssSeconds;
-    // Each connection cycles through the mix: reads of both lists, a page with a cursor-less
-    // filter, one product, and an order placed.
+    // Each connection cycles through the mix (platform/testing/mixed-load.ts, which the reliability
+    // suite's rolling update sends too): reads of both lists, filtered pages, an order placed.
     const started = performance.now();
     const result = await autocannon({
       url: api.url,
       connections: 10,
       duration: seconds,
       timeout: 30,
-      requests: [
-        { method: 'GET', path: '/api/orders?limit=20', headers: auth },
-        { method: 'GET', path: '/api/products' },
-        { method: 'GET', path: '/api/products?category=pizza&limit=50' },
-        { method: 'GET', path: '/api/orders?limit=5&status=delivered', headers: auth },
-        { setupRequest: (req: object) => ({ ...req, ...post() }) },
-      ],
+      requests: mix.map((step) => ({
+        setupRequest: (req: object) => {
+          const { kind: _kind, ...request } = step();
+          return { ...req, ...request };
+        },
+      })),
     });
     const elapsed = (performance.now() - started) / 1000;
     const after = readMemory(api.pid);

@@ -51,7 +51,8 @@ export function nodeArgs(entry: string, args: string[] = [], imports: string[] =
   ];
 }
 
-function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+/** The environment every program gets in tests (telemetry off, the test runner's context out). */
+export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOG_LEVEL: 'info',

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { repoRoot, runProgram } from '@order-food/platform/testing/run-program';
 import { type HttpResponse, type RequestSpec, request } from './http.js';
-import { freePort, Proc } from './process.js';
+import { freePort, type Launcher, Proc } from './process.js';
 import { waitFor } from './wait.js';
 
 export const jwtSecret = 'reliability-suite-secret-0123456789abcdef';
@@ -9,6 +9,8 @@ export const jwtSecret = 'reliability-suite-secret-0123456789abcdef';
 export interface ApiOptions {
   databaseUrl: string;
   env?: Record<string, string | undefined>;
+  /** Another build of the API (the previous release's); from source by default. */
+  start?: Launcher;
 }
 
 /** The API (order-food/src/server.ts) as a real process on a loopback port. */
@@ -21,17 +23,22 @@ export class Api {
     readonly options: ApiOptions,
   ) {
     this.url = `http://127.0.0.1:${port}`;
-    this.proc = new Proc('order-food', [], {
-      env: {
-        DATABASE_URL: options.databaseUrl,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        JWT_SECRET: jwtSecret,
-        LOG_LEVEL: 'warn',
-        DB_WAIT_TIMEOUT: '60',
-        ...options.env,
+    this.proc = new Proc(
+      'order-food',
+      [],
+      {
+        env: {
+          DATABASE_URL: options.databaseUrl,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          JWT_SECRET: jwtSecret,
+          LOG_LEVEL: 'warn',
+          DB_WAIT_TIMEOUT: '60',
+          ...options.env,
+        },
       },
-    });
+      options.start,
+    );
   }
 
   static async start(options: ApiOptions): Promise<Api> {

@@ -9,6 +9,12 @@ import {
 
 export { freePort };
 
+export type Launcher = (
+  name: ProgramName | string,
+  args: string[],
+  options: RunOptions,
+) => ChildProcess;
+
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -23,8 +29,14 @@ export class Proc {
   #stderr = '';
   readonly #listeners = new Set<(text: string) => void>();
 
-  constructor(name: ProgramName | string, args: string[] = [], options: RunOptions = {}) {
-    this.child = startProgram(name, args, options);
+  /** start launches the program: from source by default, or another build (previous-release.ts). */
+  constructor(
+    name: ProgramName | string,
+    args: string[] = [],
+    options: RunOptions = {},
+    start: Launcher = startProgram,
+  ) {
+    this.child = start(name, args, options);
     const keep = (which: 'out' | 'err') => (chunk: Buffer) => {
       const text = chunk.toString();
       if (which === 'out') this.#stdout = (this.#stdout + text).slice(-262_144);
