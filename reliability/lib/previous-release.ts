@@ -74,6 +74,26 @@ export async function previousTag(): Promise<{ tag: string; commit: string } | u
     const commit = peeled || object;
     if (commit !== head) return { tag, commit };
   }
+  return changelogRelease(head);
+}
+
+/**
+ * A checkout without tags (a clone that left them out): the newest release CHANGELOG.md names
+ * with its commit, when that commit is in this history and is not HEAD.
+ */
+async function changelogRelease(
+  head: string,
+): Promise<{ tag: string; commit: string } | undefined> {
+  const path = join(repoRoot, 'CHANGELOG.md');
+  const changelog = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  for (const [, tag, commit] of changelog.matchAll(/tag `(v[\d.]+)`, commit ([0-9a-f]{40})/g)) {
+    if (commit === head) continue;
+    const present = await git('merge-base', '--is-ancestor', commit!, 'HEAD').then(
+      () => true,
+      () => false,
+    );
+    if (present) return { tag: tag!, commit: commit! };
+  }
   return undefined;
 }
 
@@ -87,12 +107,21 @@ function cacheRoot(): string {
  * there is no such tag (a shallow clone has none); under CI=true that fails instead.
  */
 export async function previousRelease(t: TestContext): Promise<Release | undefined> {
+  // A checkout without git history cannot hold the previous release: nothing to build from.
+  const history = await git('rev-parse', '--is-shallow-repository').then(
+    (shallow) => shallow === 'false',
+    () => false,
+  );
+  if (!history) {
+    t.skip(`${repoRoot} has no full git history: the previous release cannot be built`);
+    return undefined;
+  }
   const found = await previousTag().catch((err: Error) => {
     throw new Error(`cannot read the git tags of ${repoRoot}: ${err.message}`);
   });
   if (!found) {
     const line =
-      'no v* tag before HEAD (a shallow clone has none: git fetch --tags --unshallow): the previous release cannot be built';
+      'no v* tag before HEAD, nor a release commit in CHANGELOG.md: the previous release cannot be built';
     if (process.env.CI === 'true') throw new Error(`CI=true: ${line}`);
     t.skip(line);
     return undefined;
