@@ -56,10 +56,17 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
   app.decorate('menuCache', cache);
   app.addHook('onClose', () => cache.close());
 
-  const listSchema = (operationId: string, summary: string, deprecated = false) => ({
+  const listSchema = (
+    operationId: string,
+    summary: string,
+    description: string,
+    deprecated = false,
+  ) => ({
     operationId,
     summary,
+    description,
     tags: ['menu'],
+    security: [],
     ...(deprecated ? { deprecated: true } : {}),
     querystring: ListQuery,
     response: {
@@ -105,13 +112,20 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
     return reply.type(jsonType).send(body);
   };
 
-  app.get('/api/products', { schema: listSchema('listProducts', 'List the menu') }, list);
+  const listDescription =
+    'Public. Filters: category, available, q (part of the name, any letter case). Pages of limit products (at most 100) ordered by name; pass nextCursor as cursor for the next page. Answers come from an in-memory cache that every change of the menu empties.';
+  app.get(
+    '/api/products',
+    { schema: listSchema('listProducts', 'List the menu', listDescription) },
+    list,
+  );
   app.get(
     '/api/product',
     {
       schema: listSchema(
         'listProductsLegacyPath',
         'List the menu (the same as GET /api/products, kept for older clients)',
+        `Deprecated: use GET /api/products, which answers the same. ${listDescription}`,
         true,
       ),
     },
@@ -124,7 +138,10 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
       schema: {
         operationId: 'getProduct',
         summary: 'One product',
+        description:
+          'Public. Withdrawn products (available false) are still found, as past orders name them.',
         tags: ['menu'],
+        security: [],
         params: IdParams,
         response: { 200: json(Product, 'The product'), ...problems(400, 404) },
       },
@@ -154,6 +171,8 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
       schema: {
         operationId: 'createProduct',
         summary: 'Add a product (admin)',
+        description:
+          'Admins only. The sku is unique (409 if taken); description defaults to empty and available to true.',
         tags: ['menu'],
         security: bearer,
         body: ProductCreate,
@@ -177,6 +196,8 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
       schema: {
         operationId: 'updateProduct',
         summary: 'Change a product (admin)',
+        description:
+          'Admins only. Names only the fields to change; a new price applies to orders placed from now on, not to past ones.',
         tags: ['menu'],
         security: bearer,
         params: IdParams,
@@ -204,6 +225,8 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (
         operationId: 'withdrawProduct',
         summary:
           'Withdraw a product from the menu (admin): marks it unavailable, past orders keep it',
+        description:
+          'Admins only. Nothing is deleted: the product stays readable with available false, and orders can no longer name it.',
         tags: ['menu'],
         security: bearer,
         params: IdParams,
