@@ -154,7 +154,21 @@ export const docs = fp(
       const inner = Fastify({ logger: false });
       await inner.register(scalar, {
         routePrefix: '/docs',
-        configuration: { url: '/openapi.json', title: 'order-food API' },
+        configuration: {
+          url: '/openapi.json',
+          title: 'order-food API',
+          // Only what works on this server alone: no AI chat, MCP, deploy or share buttons, no
+          // telemetry or web fonts, nothing that calls Scalar's services.
+          agent: { disabled: true },
+          mcp: { disabled: true },
+          showDeveloperTools: 'never',
+          hideClientButton: true,
+          customCss: 'a[href^="https://www.scalar.com"] { display: none !important; }',
+          telemetry: false,
+          withDefaultFonts: false,
+          authentication: { preferredSecurityScheme: 'bearerAuth' },
+          defaultHttpClient: { targetKey: 'shell', clientKey: 'curl' },
+        },
       });
       await inner.ready();
       return inner;
