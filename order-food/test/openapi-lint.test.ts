@@ -124,6 +124,20 @@ describe('the OpenAPI document', () => {
     assert.equal(r.code, 0, r.stderr);
   });
 
+  test('docs/API.md names every named schema, and no linter rule is turned off', () => {
+    const document = JSON.parse(readFileSync(documentFile, 'utf8')) as {
+      components: { schemas: Record<string, unknown> };
+    };
+    const listed = readFileSync(repoFile('docs', 'API.md'), 'utf8').match(
+      /\*\*Named schemas\.\*\*[\s\S]*?\n- /,
+    )?.[0];
+    assert.ok(listed, 'the Named schemas item of docs/API.md');
+    const names = [...listed.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((m) => m[1]);
+    assert.deepEqual(names.sort(), Object.keys(document.components.schemas).sort());
+    for (const config of ['redocly.yaml', '.spectral.yaml'])
+      assert.doesNotMatch(readFileSync(repoFile('order-food', config), 'utf8'), /^rules:/m);
+  });
+
   test('openapi-typescript makes a client whose named types a usage example compiles against', async () => {
     const generated = await run(
       bin('openapi-typescript', 'openapi-typescript'),
