@@ -8,18 +8,19 @@
  * introduction) and api-docs-test-request.png (the answer).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { onPath, skipWithoutTool } from '@order-food/platform/testing/require-tool';
+import { skipWithoutTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot, runProgram } from '@order-food/platform/testing/run-program';
 import type { TestDatabase } from '@order-food/platform/testing/test-database';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type ApiProcess, prepareDatabase, startApiProcess } from './helpers.js';
 
+/** Debian's chromium, not a browser build of Playwright's own (those are downloaded). */
 const chromium = '/usr/bin/chromium';
-const skip = skipWithoutTool('chromium', 'chromium', onPath('chromium') !== undefined);
+const skip = skipWithoutTool('chromium', 'chromium', existsSync(chromium));
 
 describe('the /docs page in a browser', { skip }, () => {
   let tdb: TestDatabase;
