@@ -41,6 +41,8 @@ scan() {
   need psql postgresql-client
   need pg_dump postgresql-client
   need pgbouncer pgbouncer
+  # The /docs page is checked in a headless browser.
+  need chromium chromium
   # The chart is rendered by helm, or without it by tools/helm-template, built with Go.
   if ! command -v helm >/dev/null 2>&1; then
     need go golang-go

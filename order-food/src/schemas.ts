@@ -35,13 +35,23 @@ export const Problem = Type.Object(
     }),
   },
   {
+    $id: 'Problem',
     additionalProperties: true,
     description: 'An RFC 9457 problem; some kinds add fields such as errors or products',
+    examples: [
+      {
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: 'product 0b4e7a52-8d1f-4c3a-9f5e-2a6c1d3b7e90 does not exist',
+        instance: '/api/products/0b4e7a52-8d1f-4c3a-9f5e-2a6c1d3b7e90',
+      },
+    ],
   },
 );
 
 const problemDescriptions: Record<number, string> = {
-  400: 'Malformed request: body, query, parameters or cursor',
+  400: 'Malformed request: body, query, parameters, cursor, or a header sent twice',
   401: 'Missing or invalid bearer token',
   403: 'Authenticated but not allowed',
   404: 'Not found (or not visible to the caller)',
@@ -85,8 +95,11 @@ export const Cursor = Type.String({
   description: 'The nextCursor of the previous page',
 });
 
-export const Page = <T extends TSchema>(item: T) =>
-  Type.Object(
+/** A page of a list; named after its item, which must have an $id (ProductPage, OrderPage). */
+export const Page = <T extends TSchema>(item: T) => {
+  const name = (item as { $id?: string }).$id;
+  if (name === undefined) throw new Error('Page(item): the item schema needs an $id');
+  return Type.Object(
     {
       items: Type.Array(item),
       // A type list, not an anyOf (see Status).
@@ -95,12 +108,18 @@ export const Page = <T extends TSchema>(item: T) =>
         description: 'Pass as cursor for the next page; null on the last page',
       }),
     },
-    { additionalProperties: false },
+    { $id: `${name}Page`, additionalProperties: false, description: `A page of ${name} items` },
   );
+};
 
 export const Category = productFields.category;
 
-export const UserCreate = Type.Object(userFields, { additionalProperties: false });
+export const UserCreate = Type.Object(userFields, {
+  $id: 'UserCreate',
+  additionalProperties: false,
+  description: 'A new user; role defaults to customer',
+  examples: [{ email: 'carol@example.com', name: 'Carol Diaz' }],
+});
 
 /** What POST /api/orders does with a product named on several lines; the OpenAPI says it. */
 export const repeatedProductRule = `Lines naming the same product (its id in any letter case) are merged into one line, at the place of the first, with their quantities added; the merged quantity is held to the same limit of ${maxQuantity} (400 beyond it, naming the lines).`;
@@ -113,16 +132,29 @@ export const OrderCreate = Type.Object(
           productId: Uuid,
           quantity: Quantity,
         },
-        { additionalProperties: false },
+        { $id: 'OrderLine', additionalProperties: false, description: 'A product and how many' },
       ),
       { minItems: 1, maxItems: maxOrderLines, description: repeatedProductRule },
     ),
     delivery: Type.Optional(Delivery),
   },
-  { additionalProperties: false },
+  {
+    $id: 'OrderCreate',
+    additionalProperties: false,
+    description: 'A new order: the lines; prices come from the menu',
+    examples: [{ items: [{ productId: '0b4e7a52-8d1f-4c3a-9f5e-2a6c1d3b7e90', quantity: 2 }] }],
+  },
 );
 export type OrderCreateT = Static<typeof OrderCreate>;
 
-export const StatusChange = Type.Object({ status: Status }, { additionalProperties: false });
+export const StatusChange = Type.Object(
+  { status: Status },
+  {
+    $id: 'StatusChange',
+    additionalProperties: false,
+    description: 'The status to move an order to',
+    examples: [{ status: 'confirmed' }],
+  },
+);
 
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });

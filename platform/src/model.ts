@@ -34,7 +34,11 @@ export const orderStatuses = [
   'delivered',
   'cancelled',
 ] as const;
-export const Status = Type.Enum(orderStatuses, { type: 'string' });
+export const Status = Type.Enum(orderStatuses, {
+  type: 'string',
+  $id: 'OrderStatus',
+  description: 'Where an order is in its life; see PATCH /api/orders/{id}/status for the moves',
+});
 export type OrderStatus = (typeof orderStatuses)[number];
 
 /** The status machine: where each status may go next. */
@@ -57,10 +61,18 @@ export const Sku = Type.String({
 });
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 export const PersonName = Type.String({ minLength: 1, maxLength: 200 });
-export const PriceCents = Type.Integer({ minimum: 0, maximum: 10_000_000 });
+export const PriceCents = Type.Integer({
+  minimum: 0,
+  maximum: 10_000_000,
+  description: 'A price in integer cents (1250 is 12.50)',
+});
 export const Quantity = Type.Integer({ minimum: 1, maximum: maxQuantity });
 /** Sums of cents stay exact numbers in JavaScript. */
-export const TotalCents = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+export const TotalCents = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'The sum of the lines (quantity × unitPriceCents), in integer cents',
+});
 
 /**
  * What a client or a data set gives for a product. Optional fields carry their default, which
@@ -169,7 +181,29 @@ export function sqlTypeOf(schema: TSchema): string {
   return 'text';
 }
 
-export const ProductCreate = Type.Object(productFields, { additionalProperties: false });
+// The $id of an object names it in the OpenAPI document (components.schemas) and so in clients
+// generated from it; each example is a valid instance (the document's linters check them).
+const example = {
+  productId: '0b4e7a52-8d1f-4c3a-9f5e-2a6c1d3b7e90',
+  userId: '5f2c9e14-3b7a-4d8e-8c1f-6a9b2e4d7c30',
+  orderId: 'c7d1a3e5-9b2f-4e6a-8d4c-1f3e5a7b9d20',
+  at: '2026-01-15T12:30:00.000Z',
+};
+const burger = {
+  sku: 'BURGER-CLASSIC',
+  name: 'Classic Burger',
+  description: 'Beef patty, cheddar, pickles',
+  category: 'burgers',
+  priceCents: 1250,
+  available: true,
+};
+
+export const ProductCreate = Type.Object(productFields, {
+  $id: 'ProductCreate',
+  additionalProperties: false,
+  description: 'A new product; description and available may be left out',
+  examples: [{ sku: burger.sku, name: burger.name, category: burger.category, priceCents: 1250 }],
+});
 export type ProductInput = Static<typeof ProductCreate>;
 
 export const ProductPatch = Type.Partial(
@@ -178,7 +212,13 @@ export const ProductPatch = Type.Partial(
       Object.entries(productFields).map(([k, s]) => [k, withoutDefault(s)]),
     ) as typeof productFields,
   ),
-  { additionalProperties: false, minProperties: 1 },
+  {
+    $id: 'ProductPatch',
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'The fields to change (at least one)',
+    examples: [{ priceCents: 1350, available: false }],
+  },
 );
 export type ProductChanges = Static<typeof ProductPatch>;
 
@@ -189,7 +229,12 @@ export const Product = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { additionalProperties: false },
+  {
+    $id: 'Product',
+    additionalProperties: false,
+    description: 'A product of the menu',
+    examples: [{ id: example.productId, ...burger, createdAt: example.at, updatedAt: example.at }],
+  },
 );
 export type ProductT = Static<typeof Product>;
 
@@ -213,7 +258,20 @@ export const User = Type.Object(
     ...Type.Required(Type.Object(userFields)).properties,
     createdAt: Timestamp,
   },
-  { additionalProperties: false },
+  {
+    $id: 'User',
+    additionalProperties: false,
+    description: 'A customer or an admin; the role decides what the user may do',
+    examples: [
+      {
+        id: example.userId,
+        email: 'alice@example.com',
+        name: 'Alice Martin',
+        role: 'customer',
+        createdAt: example.at,
+      },
+    ],
+  },
 );
 export type UserT = Static<typeof User>;
 
@@ -223,7 +281,12 @@ export const OrderItem = Type.Object(
     quantity: orderItemFields.quantity,
     unitPriceCents: orderItemFields.unitPriceCents,
   },
-  { additionalProperties: false },
+  {
+    $id: 'OrderItem',
+    additionalProperties: false,
+    description: "A line of an order: the product's price when the order was placed",
+    examples: [{ productId: example.productId, quantity: 2, unitPriceCents: 1250 }],
+  },
 );
 
 export const Order = Type.Object(
@@ -238,6 +301,21 @@ export const Order = Type.Object(
     // list of orders, written with JSON.stringify, writes the same bytes.
     delivery: Type.Optional(Delivery),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Order',
+    additionalProperties: false,
+    description: 'An order of one user, with its lines and status',
+    examples: [
+      {
+        id: example.orderId,
+        userId: example.userId,
+        status: 'pending',
+        totalCents: 2500,
+        items: [{ productId: example.productId, quantity: 2, unitPriceCents: 1250 }],
+        createdAt: example.at,
+        updatedAt: example.at,
+      },
+    ],
+  },
 );
 export type OrderT = Static<typeof Order>;

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Metrics } from '../metrics.js';
 import { sendProblem } from '../plugins/errors.js';
-import { Problem } from '../schemas.js';
+import { json, Problem, problems } from '../schemas.js';
 
 export interface HealthOptions {
   db: Database;
@@ -28,11 +28,24 @@ interface Readiness {
 
 const Status = Type.Object(
   {
-    status: Type.String(),
-    schemaVersion: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    status: Type.String({ description: 'ok (liveness) or ready (readiness)' }),
+    schemaVersion: Type.Optional(
+      Type.Union([Type.Integer(), Type.Null()], {
+        description: "The database's schema version (readiness only)",
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    $id: 'ProbeStatus',
+    additionalProperties: false,
+    description: 'The answer of a probe',
+    examples: [{ status: 'ready', schemaVersion: 4 }],
+  },
 );
+
+// Every route answers 400 to a repeated Authorization or Idempotency-Key header and 503 while
+// shutting down, probes too.
+const probeProblems = problems(400);
 
 const unavailable = {
   description: 'Not ready, with the reason',
@@ -94,8 +107,11 @@ export default fp<HealthOptions>(
         schema: {
           operationId: 'health',
           summary: 'Liveness: 200 while the process serves',
+          description:
+            'Checks nothing outside the process, so a database outage does not restart replicas; for Kubernetes liveness probes.',
           tags: ['operations'],
-          response: { 200: Status },
+          security: [],
+          response: { 200: json(Status, 'The process serves'), ...probeProblems },
         },
       },
       async () => ({ status: 'ok' }),
@@ -107,8 +123,15 @@ export default fp<HealthOptions>(
         schema: {
           operationId: 'ready',
           summary: 'Readiness: 200 when the database answers at a supported schema version',
+          description:
+            'Checks the database and its schema version (the answer is reused for READY_CACHE). From the first SIGTERM on it answers 503, so load balancers stop sending traffic. A 503 names the kind of reason only; the full reason is logged.',
           tags: ['operations'],
-          response: { 200: Status, 503: unavailable },
+          security: [],
+          response: {
+            200: json(Status, 'Ready'),
+            ...probeProblems,
+            503: unavailable,
+          },
         },
       },
       async (request, reply) => {

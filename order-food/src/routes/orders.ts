@@ -151,6 +151,8 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
       schema: {
         operationId: 'listOrders',
         summary: "The caller's orders, newest first (admins: all orders)",
+        description:
+          'Filter by status; pages of limit orders (at most 100); pass nextCursor as cursor for the next page.',
         tags: ['orders'],
         security: bearer,
         querystring: ListQuery,
@@ -183,6 +185,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
       schema: {
         operationId: 'getOrder',
         summary: 'One order (its owner or an admin)',
+        description: "Someone else's order answers 404, as a missing one does.",
         tags: ['orders'],
         security: bearer,
         params: IdParams,
@@ -206,6 +209,8 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
       schema: {
         operationId: 'cancelOrder',
         summary: 'Cancel an order while it is pending or confirmed (its owner or an admin)',
+        description:
+          "Once it is preparing or later, or already cancelled or delivered, the answer is 409. Someone else's order answers 404.",
         tags: ['orders'],
         security: bearer,
         params: IdParams,
@@ -235,6 +240,8 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
         operationId: 'changeOrderStatus',
         summary:
           'Move an order on (admin): pending → confirmed → preparing → out_for_delivery → delivered; cancelled from pending or confirmed',
+        description:
+          'Admins only. Any other move answers 409, naming the moves allowed from the current status.',
         tags: ['orders'],
         security: bearer,
         params: IdParams,

@@ -42,10 +42,17 @@ const bearer = [{ bearerAuth: [] }];
 const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (app, { db }) => {
   const cache = app.menuCache;
 
-  const listSchema = (operationId: string, summary: string, deprecated = false) => ({
+  const listSchema = (
+    operationId: string,
+    summary: string,
+    description: string,
+    deprecated = false,
+  ) => ({
     operationId,
     summary,
+    description,
     tags: ['menu'],
+    security: [],
     ...(deprecated ? { deprecated: true } : {}),
     querystring: ListQuery,
     response: {
@@ -91,13 +98,20 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
     return reply.type(jsonType).send(body);
   };
 
-  app.get('/api/products', { schema: listSchema('listProducts', 'List the menu') }, list);
+  const listDescription =
+    'Public. Filters: category, available, q (part of the name, any letter case). Pages of limit products (at most 100) ordered by name; pass nextCursor as cursor for the next page. Answers come from an in-memory cache that every change of the menu empties.';
+  app.get(
+    '/api/products',
+    { schema: listSchema('listProducts', 'List the menu', listDescription) },
+    list,
+  );
   app.get(
     '/api/product',
     {
       schema: listSchema(
         'listProductsLegacyPath',
         'List the menu (the same as GET /api/products, kept for older clients)',
+        `Deprecated: use GET /api/products, which answers the same. ${listDescription}`,
         true,
       ),
     },
@@ -110,7 +124,10 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
       schema: {
         operationId: 'getProduct',
         summary: 'One product',
+        description:
+          'Public. Withdrawn products (available false) are still found, as past orders name them.',
         tags: ['menu'],
+        security: [],
         params: IdParams,
         response: { 200: json(Product, 'The product'), ...problems(400, 404) },
       },
@@ -140,6 +157,8 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
       schema: {
         operationId: 'createProduct',
         summary: 'Add a product (admin)',
+        description:
+          'Admins only. The sku is unique (409 if taken); description defaults to empty and available to true.',
         tags: ['menu'],
         security: bearer,
         body: ProductCreate,
@@ -163,6 +182,8 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
       schema: {
         operationId: 'updateProduct',
         summary: 'Change a product (admin)',
+        description:
+          'Admins only. Names only the fields to change; a new price applies to orders placed from now on, not to past ones.',
         tags: ['menu'],
         security: bearer,
         params: IdParams,
@@ -190,6 +211,8 @@ const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = async (ap
         operationId: 'withdrawProduct',
         summary:
           'Withdraw a product from the menu (admin): marks it unavailable, past orders keep it',
+        description:
+          'Admins only. Nothing is deleted: the product stays readable with available false, and orders can no longer name it.',
         tags: ['menu'],
         security: bearer,
         params: IdParams,

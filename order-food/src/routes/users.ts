@@ -20,6 +20,8 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
       schema: {
         operationId: 'getCurrentUser',
         summary: 'The caller',
+        description:
+          'The user the bearer token names, as stored now (the role is the current one, not the one in the token). A quick way to check a token.',
         tags: ['users'],
         security: bearer,
         response: { 200: json(User, 'The caller'), ...problems(401, 404) },
@@ -40,6 +42,8 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
       schema: {
         operationId: 'getUser',
         summary: 'One user (the caller, or any user for admins)',
+        description:
+          "Customers see only their own record: another user's id answers 404, as a missing one does, so ids reveal nothing.",
         tags: ['users'],
         security: bearer,
         params: IdParams,
@@ -65,6 +69,8 @@ const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { d
       schema: {
         operationId: 'createUser',
         summary: 'Create a user (admin)',
+        description:
+          'Admins only. The email is stored in lower case and is unique (409 if taken); role defaults to customer.',
         tags: ['users'],
         security: bearer,
         body: UserCreate,

@@ -7,7 +7,7 @@
  * they read. A command of a kind no check knows fails the test, so none goes unchecked.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '@order-food/platform/testing/run-program';
@@ -20,6 +20,7 @@ const docs = [
   'docs/INIT_CONTAINER_ARCHITECTURE.md',
   'docs/QUICK_START_INIT_CONTAINER.md',
   'docs/DEPLOYMENT.md',
+  'docs/API.md',
 ];
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 
@@ -346,6 +347,13 @@ describe('deployment docs', () => {
       }
     });
   }
+
+  it('every image the docs show is in the repository', () => {
+    for (const doc of readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md'))) {
+      for (const [, path] of read(join('docs', doc)).matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g))
+        assert.ok(existsSync(join(repoRoot, 'docs', path!)), `docs/${doc} shows ${path}`);
+    }
+  });
 
   it('the values excerpt of the architecture doc is values.yaml', () => {
     const doc = read('docs/INIT_CONTAINER_ARCHITECTURE.md');

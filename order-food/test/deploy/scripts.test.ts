@@ -335,7 +335,7 @@ describe('scripts/build-images.sh (npm run images)', () => {
 
 describe('scripts/install-test-tools.sh (npm test and .ci/run run it first)', () => {
   const script = 'scripts/install-test-tools.sh';
-  const base = ['shellcheck', 'promtool', 'psql', 'pg_dump', 'pgbouncer'];
+  const base = ['shellcheck', 'promtool', 'psql', 'pg_dump', 'pgbouncer', 'chromium'];
 
   /** Runs the script with the stand-ins named and a folder of tools already installed on PATH. */
   function install(
@@ -362,7 +362,7 @@ describe('scripts/install-test-tools.sh (npm test and .ci/run run it first)', ()
   });
 
   it('not root: names the package of each missing tool, one line each, installs nothing, exits 0', () => {
-    const result = install(['id', 'apt-get', 'helm'], ['psql', 'pg_dump', 'pgbouncer']);
+    const result = install(['id', 'apt-get', 'helm'], ['psql', 'pg_dump', 'pgbouncer', 'chromium']);
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(missingLines(result.stderr), [
       'install-test-tools: shellcheck is missing: apt-get install shellcheck',
@@ -381,9 +381,11 @@ describe('scripts/install-test-tools.sh (npm test and .ci/run run it first)', ()
   });
 
   it('under CI=true a missing tool fails, naming it', () => {
-    const result = install(['id', 'helm'], ['psql', 'pg_dump', 'pgbouncer', 'promtool'], {
-      CI: 'true',
-    });
+    const result = install(
+      ['id', 'helm'],
+      ['psql', 'pg_dump', 'pgbouncer', 'promtool', 'chromium'],
+      { CI: 'true' },
+    );
     assert.equal(result.status, 1);
     assert.match(result.stderr, /shellcheck is missing: apt-get install shellcheck/);
     assert.match(result.stderr, /CI=true and the tests need shellcheck$/m);
@@ -399,11 +401,11 @@ describe('scripts/install-test-tools.sh (npm test and .ci/run run it first)', ()
     );
     assert.deepEqual(
       apt[1]!.filter((a) => !a.startsWith('-') && a !== 'install'),
-      ['postgresql-client', 'prometheus', 'shellcheck'],
+      ['chromium', 'postgresql-client', 'prometheus', 'shellcheck'],
     );
     assert.equal(
       result.stdout,
-      'install-test-tools: apt-get install postgresql-client prometheus shellcheck\n',
+      'install-test-tools: apt-get install chromium postgresql-client prometheus shellcheck\n',
     );
     assert.equal(result.stderr, '');
   });
@@ -411,7 +413,7 @@ describe('scripts/install-test-tools.sh (npm test and .ci/run run it first)', ()
   it('as root, a failed apt-get or TEST_TOOLS_INSTALL=no leaves the missing tools reported', () => {
     const failed = install(
       ['id', 'apt-get', 'helm'],
-      ['psql', 'pg_dump', 'pgbouncer', 'promtool'],
+      ['psql', 'pg_dump', 'pgbouncer', 'promtool', 'chromium'],
       {
         STUB_UID: '0',
         STUB_APT_EXIT: '100',
@@ -421,10 +423,14 @@ describe('scripts/install-test-tools.sh (npm test and .ci/run run it first)', ()
     assert.equal(failed.status, 1);
     assert.match(failed.stderr, /apt-get update failed/);
     assert.match(failed.stderr, /shellcheck is missing: apt-get install shellcheck/);
-    const reportOnly = install(['id', 'apt-get', 'helm'], ['psql', 'pg_dump', 'pgbouncer'], {
-      STUB_UID: '0',
-      TEST_TOOLS_INSTALL: 'no',
-    });
+    const reportOnly = install(
+      ['id', 'apt-get', 'helm'],
+      ['psql', 'pg_dump', 'pgbouncer', 'chromium'],
+      {
+        STUB_UID: '0',
+        TEST_TOOLS_INSTALL: 'no',
+      },
+    );
     assert.equal(reportOnly.status, 0);
     assert.equal(missingLines(reportOnly.stderr).length, 2);
     assert.deepEqual(
