@@ -23,11 +23,11 @@ after(async () => {
 });
 
 const pendingFiles = {
-  '0905_order_delivery.sql': `-- Orders gain a delivery address and note; nullable, so the release still running
+  '0905_order_courier.sql': `-- Orders gain a gift message and a courier; nullable, so the release still running
 -- keeps inserting orders without them.
-ALTER TABLE orders ADD COLUMN delivery_address text;
-ALTER TABLE orders ADD COLUMN delivery_note text, ADD COLUMN courier_id uuid REFERENCES users (id);
-UPDATE orders SET delivery_note = '' WHERE false;
+ALTER TABLE orders ADD COLUMN gift_message text;
+ALTER TABLE orders ADD COLUMN courier_note text, ADD COLUMN courier_id uuid REFERENCES users (id);
+UPDATE orders SET courier_note = '' WHERE false;
 `,
   '0906_orders_updated_index.sql': `-- migrate:no-transaction
 CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_updated_idx ON orders (updated_at);
@@ -56,7 +56,7 @@ test('a database one release behind: plan lists the pending statements and their
   const ae = 'reads, SELECT FOR UPDATE, writes';
   assert.deepEqual(summary, [
     {
-      file: '0905_order_delivery.sql',
+      file: '0905_order_courier.sql',
       transactional: true,
       statements: [
         [3, 'ALTER TABLE ADD COLUMN', [`ACCESS EXCLUSIVE on orders: ${ae}`]],
@@ -78,7 +78,7 @@ test('a database one release behind: plan lists the pending statements and their
   ]);
   assert.equal(
     plan.pending[0]!.statements[0]!.sql,
-    'ALTER TABLE orders ADD COLUMN delivery_address text',
+    'ALTER TABLE orders ADD COLUMN gift_message text',
   );
 
   const text = await runMigration(db, ['plan', '--dir', dir]);
@@ -86,7 +86,7 @@ test('a database one release behind: plan lists the pending statements and their
   assert.match(text.stdout, /^2 pending migration\(s\), in the order migrate applies them/);
   assert.match(
     text.stdout,
-    /0905_order_delivery\.sql: one transaction; every lock below is held until it commits\n {2}line 3: ALTER TABLE orders ADD COLUMN delivery_address text\n {4}ACCESS EXCLUSIVE on orders \(blocks reads, SELECT FOR UPDATE, writes\)\n/,
+    /0905_order_courier\.sql: one transaction; every lock below is held until it commits\n {2}line 3: ALTER TABLE orders ADD COLUMN gift_message text\n {4}ACCESS EXCLUSIVE on orders \(blocks reads, SELECT FOR UPDATE, writes\)\n/,
   );
   assert.match(
     text.stdout,
@@ -114,12 +114,12 @@ test('a database at the newest version: plan says nothing is pending', async () 
 
 test('plan refuses as migrate would when an applied file changed', async () => {
   writeFileSync(
-    join(dir, '0905_order_delivery.sql'),
-    `${pendingFiles['0905_order_delivery.sql']}\n`,
+    join(dir, '0905_order_courier.sql'),
+    `${pendingFiles['0905_order_courier.sql']}\n`,
   );
   const r = await runMigration(db, ['plan', '--dir', dir]);
   assert.equal(r.code, 1, explain(r));
-  assert.match(r.stderr, /migrate would refuse to run: 0905_order_delivery\.sql was changed/);
+  assert.match(r.stderr, /migrate would refuse to run: 0905_order_courier\.sql was changed/);
 });
 
 test('the lock table: PostgreSQL documented lock per statement kind', () => {
