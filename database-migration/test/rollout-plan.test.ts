@@ -113,10 +113,7 @@ test('a database at the newest version: plan says nothing is pending', async () 
 });
 
 test('plan refuses as migrate would when an applied file changed', async () => {
-  writeFileSync(
-    join(dir, '0905_order_courier.sql'),
-    `${pendingFiles['0905_order_courier.sql']}\n`,
-  );
+  writeFileSync(join(dir, '0905_order_courier.sql'), `${pendingFiles['0905_order_courier.sql']}\n`);
   const r = await runMigration(db, ['plan', '--dir', dir]);
   assert.equal(r.code, 1, explain(r));
   assert.match(r.stderr, /migrate would refuse to run: 0905_order_courier\.sql was changed/);
