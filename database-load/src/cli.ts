@@ -14,23 +14,62 @@ import { UsageError } from '@order-food/platform/errors';
 import { createLogger } from '@order-food/platform/logger';
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
+import { type AdminInput, checkAdmin, createAdmin, formatAdmin } from './create-admin.js';
+import { type DataFile, fileOrder, scanDataSet } from './dataset.js';
 import { generateDataSet } from './generate.js';
 import { loadDataSet } from './loader.js';
 import { dataStatus, formatStatus } from './status.js';
 
 const usage = `usage: database-load [load] [--dir DIR] [--mode insert|upsert] [--force]
        database-load status [--dir DIR] [--json]
+       database-load validate [--dir DIR]
+       database-load create-admin --email EMAIL [--name NAME]
        database-load generate --out DIR [--products N] [--users N] [--orders N] [--seed N]
 
-load      validates the data set in DIR (default: the bundled data/, or DATA_DIR) and loads it:
-          rows missing by natural key are inserted; --mode upsert also overwrites users and
-          products from the files. An unchanged data set already loaded in the same mode is
-          skipped at once; --force loads it again.
-status    the data set's hash, whether it is loaded, and the latest runs
-generate  writes a synthetic data set of the given size (defaults 1000, 10000, 100000)`;
+load          validates the data set and loads it: rows missing by natural key are inserted;
+              --mode upsert also overwrites users and products from the files. An unchanged
+              data set already loaded in the same mode is skipped at once; --force loads it
+              again. The data set: DIR (or DATA_DIR), else the bundled one DATA_SET names:
+              menu (the products alone; the default when ENVIRONMENT=production) or demo
+              (the products, demo users and orders; the default otherwise). With ADMIN_EMAIL
+              set, then does what create-admin does.
+status        the data set's hash, whether it is loaded, and the latest runs
+validate      checks every record and reference of the data set, without a database
+create-admin  creates the admin EMAIL, or makes that user an admin; idempotent, one line
+generate      writes a synthetic data set of the given size (defaults 1000, 10000, 100000)`;
+
+const commands = ['load', 'status', 'validate', 'create-admin', 'generate'];
+const dataSets = ['demo', 'menu'] as const;
 
 /** The data set shipped with the program, next to src/ and dist/ alike. */
 const bundledData = fileURLToPath(new URL('../data/', import.meta.url));
+
+interface DataChoice {
+  dir: string;
+  parts: readonly DataFile[];
+  /** demo, menu, or the directory given. */
+  name: string;
+}
+
+/**
+ * What is loaded: --dir or DATA_DIR, all three files; else the bundled set DATA_SET names. The
+ * demo users (admin@example.com among them) are never loaded by default where ENVIRONMENT is
+ * production, the images' value: there the default is the menu alone.
+ */
+function chooseDataSet(env: NodeJS.ProcessEnv, dirFlag: string | boolean | undefined): DataChoice {
+  const dir = typeof dirFlag === 'string' ? dirFlag : envString(env, 'DATA_DIR');
+  const named =
+    envString(env, 'DATA_SET') === undefined
+      ? undefined
+      : envEnum(env, 'DATA_SET', dataSets, 'menu');
+  if (dir !== undefined && named !== undefined)
+    throw new UsageError(
+      `DATA_SET=${named} names a bundled data set and ${typeof dirFlag === 'string' ? '--dir' : 'DATA_DIR'} another one; set only one`,
+    );
+  if (dir !== undefined) return { dir: resolve(dir), parts: fileOrder, name: resolve(dir) };
+  const name = named ?? (env.ENVIRONMENT === 'production' ? 'menu' : 'demo');
+  return { dir: bundledData, parts: name === 'menu' ? ['products'] : fileOrder, name };
+}
 
 function count(flags: Record<string, string | boolean>, name: string, fallback: number): number {
   const v = flags[name];
@@ -43,7 +82,7 @@ function count(flags: Record<string, string | boolean>, name: string, fallback: 
 async function main(program: ProgramContext): Promise<number> {
   const args = parseArgs(
     process.argv.slice(2),
-    ['dir', 'mode', 'out', 'products', 'users', 'orders', 'seed'],
+    ['dir', 'mode', 'out', 'products', 'users', 'orders', 'seed', 'email', 'name'],
     ['json', 'force', 'help'],
   );
   const command = args.command ?? 'load';
@@ -51,10 +90,41 @@ async function main(program: ProgramContext): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  if (!['load', 'status', 'generate'].includes(command))
-    throw new UsageError(`unknown command "${command}"\n${usage}`);
+  if (!commands.includes(command))
+    throw new UsageError(`unknown command "${command}" (${commands.join(', ')}; --help for usage)`);
   if (args.positionals.length > 0)
     throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const adminFlags = ['email', 'name'].filter((f) => args.flags[f] !== undefined);
+  if (command !== 'create-admin' && adminFlags.length > 0)
+    throw new UsageError(`--${adminFlags[0]} goes with the create-admin command`);
+  let admin: AdminInput | undefined;
+  if (command === 'create-admin') {
+    if (typeof args.flags.email !== 'string')
+      throw new UsageError(
+        'create-admin needs --email EMAIL, e.g. create-admin --email ops@example.org',
+      );
+    admin = { email: args.flags.email, name: args.flags.name as string | undefined };
+  } else if (command === 'load' && envString(process.env, 'ADMIN_EMAIL') !== undefined) {
+    admin = {
+      email: envString(process.env, 'ADMIN_EMAIL')!,
+      name: envString(process.env, 'ADMIN_NAME'),
+    };
+  }
+  // A bad address is a usage error before any database is reached.
+  if (admin)
+    checkAdmin(
+      admin,
+      command === 'load' ? { email: 'ADMIN_EMAIL', name: 'ADMIN_NAME' } : undefined,
+    );
+
+  if (command === 'validate') {
+    const choice = chooseDataSet(process.env, args.flags.dir);
+    const s = await scanDataSet(choice.dir, choice.parts);
+    process.stdout.write(
+      `valid: ${choice.name}: ${s.counts.products} products, ${s.counts.users} users, ${s.counts.orders} orders (${s.counts.order_items} order lines), hash ${s.hash}\n`,
+    );
+    return 0;
+  }
 
   if (command === 'generate') {
     const out = args.flags.out;
@@ -79,9 +149,8 @@ async function main(program: ProgramContext): Promise<number> {
 
   const config = parseCommonConfig();
   const env = process.env;
-  const dir = resolve(
-    typeof args.flags.dir === 'string' ? args.flags.dir : envString(env, 'DATA_DIR', bundledData),
-  );
+  const choice = chooseDataSet(env, args.flags.dir);
+  const { dir, parts } = choice;
   const modeFlag = args.flags.mode;
   if (modeFlag !== undefined && modeFlag !== 'insert' && modeFlag !== 'upsert')
     throw new UsageError(`--mode must be insert or upsert, got "${String(modeFlag)}"`);
@@ -89,17 +158,17 @@ async function main(program: ProgramContext): Promise<number> {
   const lockTimeoutMs = envSeconds(env, 'LOAD_LOCK_TIMEOUT', 300, { min: 0, max: 86_400 });
   const progressIntervalMs = envSeconds(env, 'LOAD_PROGRESS_INTERVAL', 5, { min: 0 });
   const poolSize = envInt(env, 'DB_POOL_SIZE', 2, { min: 2, max: 20 });
-  // status prints its report on stdout; its log lines go to stderr so --json stays parseable.
+  // status and create-admin print their result on stdout; their log lines go to stderr.
   const log =
-    command === 'status'
-      ? createLogger('database-load', config.logLevel, process.stderr)
-      : createLogger('database-load', config.logLevel);
+    command === 'load'
+      ? createLogger('database-load', config.logLevel)
+      : createLogger('database-load', config.logLevel, process.stderr);
   program.useLogger(log);
 
   return program.topSpan(
     // The seed's name for a data load; status is named by its program.
     command === 'load' ? 'dataload.execute' : `database-load ${command}`,
-    { 'data.dir': dir, 'data.mode': mode },
+    { 'data.dir': dir, 'data.set': choice.name, 'data.mode': mode },
     async (span) => {
       // A direct connection, when given, is what the load's one transaction runs on.
       const db = await createDatabase(config.directDatabase ?? config.database, {
@@ -108,10 +177,17 @@ async function main(program: ProgramContext): Promise<number> {
         max: poolSize,
       });
       try {
-        log.info({ database: db.display, command, dir, mode }, 'database-load starting');
+        log.info(
+          { database: db.display, command, dir, dataSet: choice.name, parts, mode },
+          'database-load starting',
+        );
         await waitForDatabase(db, { timeoutMs: config.dbWaitTimeoutMs, logger: log });
+        if (command === 'create-admin') {
+          process.stdout.write(formatAdmin(await createAdmin(db, admin!)));
+          return 0;
+        }
         if (command === 'status') {
-          const status = await dataStatus(db, dir);
+          const status = await dataStatus(db, dir, parts);
           process.stdout.write(
             args.flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status),
           );
@@ -119,6 +195,7 @@ async function main(program: ProgramContext): Promise<number> {
         }
         const result = await loadDataSet(db, {
           dir,
+          parts,
           mode,
           force: args.flags.force === true,
           logger: log,
@@ -128,6 +205,10 @@ async function main(program: ProgramContext): Promise<number> {
           serviceVersion: config.serviceVersion,
         });
         span.setAttribute('data.outcome', result.outcome);
+        if (admin) {
+          const r = await createAdmin(db, admin);
+          log.info({ email: r.email, id: r.id, outcome: r.outcome }, formatAdmin(r).trim());
+        }
         return 0;
       } finally {
         await db.close().catch(() => undefined);

@@ -48,31 +48,39 @@ export interface FileStat {
   ino: bigint;
 }
 
-/** Stats the three files of a data set; a missing one is a DataSetError naming it. */
-export async function statDataSet(dir: string): Promise<FileStat[]> {
+/**
+ * Stats the files of a data set (parts: which of the three are loaded, all by default; the menu
+ * alone is ['products']); a missing one is a DataSetError naming it.
+ */
+export async function statDataSet(
+  dir: string,
+  parts: readonly DataFile[] = fileOrder,
+): Promise<FileStat[]> {
   return Promise.all(
-    fileOrder.map(async (kind) => {
-      const path = join(dir, dataFiles[kind]);
-      try {
-        const s = await stat(path, { bigint: true });
-        if (!s.isFile()) throw new Error('not a file');
-        return {
-          file: dataFiles[kind],
-          size: Number(s.size),
-          mtimeNs: s.mtimeNs,
-          ctimeNs: s.ctimeNs,
-          ino: s.ino,
-        };
-      } catch {
-        throw new DataSetError(
-          path,
-          undefined,
-          undefined,
-          undefined,
-          `is missing: a data set needs ${fileOrder.map((k) => dataFiles[k]).join(', ')} (check --dir or DATA_DIR)`,
-        );
-      }
-    }),
+    fileOrder
+      .filter((kind) => parts.includes(kind))
+      .map(async (kind) => {
+        const path = join(dir, dataFiles[kind]);
+        try {
+          const s = await stat(path, { bigint: true });
+          if (!s.isFile()) throw new Error('not a file');
+          return {
+            file: dataFiles[kind],
+            size: Number(s.size),
+            mtimeNs: s.mtimeNs,
+            ctimeNs: s.ctimeNs,
+            ino: s.ino,
+          };
+        } catch {
+          throw new DataSetError(
+            path,
+            undefined,
+            undefined,
+            undefined,
+            `is missing: a data set needs ${fileOrder.map((k) => dataFiles[k]).join(', ')}, which may be empty (check --dir or DATA_DIR)`,
+          );
+        }
+      }),
   );
 }
 
@@ -112,10 +120,11 @@ export function newDataSetHash(files: readonly FileStat[]): Hash {
  * hashing hundreds of megabytes leaves no garbage behind.
  */
 export async function hashDataSet(dir: string, files?: readonly FileStat[]): Promise<string> {
-  const hash = newDataSetHash(files ?? (await statDataSet(dir)));
+  files ??= await statDataSet(dir);
+  const hash = newDataSetHash(files);
   const buffer = Buffer.allocUnsafe(1024 * 1024);
-  for (const kind of fileOrder) {
-    const file = await open(join(dir, dataFiles[kind]), 'r');
+  for (const f of files) {
+    const file = await open(join(dir, f.file), 'r');
     try {
       for (;;) {
         const { bytesRead } = await file.read(buffer, 0, buffer.length, null);

@@ -291,7 +291,13 @@ export class DataSetReader {
     }
   }
 
+  /** Whether this file is part of what is loaded (the menu alone leaves out users and orders). */
+  has(kind: DataFile): boolean {
+    return this.files.some((f) => f.file === dataFiles[kind]);
+  }
+
   async *users(): AsyncGenerator<ParsedRecord<'users'>[]> {
+    if (!this.has('users')) return;
     const path = this.path('users');
     for await (const batch of readRecords(this.dir, 'users', this.#hash, this.position)) {
       for (const { line, record } of batch)
@@ -303,6 +309,7 @@ export class DataSetReader {
 
   /** The orders, each line priced; products and users must have been read first. */
   async *orders(): AsyncGenerator<CheckedOrder[]> {
+    if (!this.has('orders')) return;
     const path = this.path('orders');
     for await (const batch of readRecords(this.dir, 'orders', this.#hash, this.position)) {
       const checked: CheckedOrder[] = [];
@@ -353,8 +360,11 @@ export interface DataSetSummary {
  * Reads the whole data set once without a database, checking every record and every reference
  * between files except repeated order references (see DataSetReader), and computes its hash.
  */
-export async function scanDataSet(dir: string): Promise<DataSetSummary> {
-  const reader = new DataSetReader(dir, await statDataSet(dir));
+export async function scanDataSet(
+  dir: string,
+  parts?: readonly DataFile[],
+): Promise<DataSetSummary> {
+  const reader = new DataSetReader(dir, await statDataSet(dir, parts));
   for await (const _ of reader.products());
   for await (const _ of reader.users());
   for await (const _ of reader.orders());

@@ -4,6 +4,7 @@ import type { Database, Queryable } from '@order-food/platform/database';
 import { describeError, isConnectionError } from '@order-food/platform/errors';
 import type { Logger } from '@order-food/platform/logger';
 import {
+  type DataFile,
   type DataSetCounts,
   DataSetError,
   hashDataSet,
@@ -31,6 +32,8 @@ const loadLock: AdvisoryLock = {
 
 export interface LoadOptions {
   dir: string;
+  /** The files of dir that are loaded: all three unless given (['products']: the menu alone). */
+  parts?: readonly DataFile[];
   mode: LoadMode;
   /** Load even when the history says this data set is already loaded in this mode. */
   force?: boolean;
@@ -74,7 +77,7 @@ export async function loadDataSet(db: Database, options: LoadOptions): Promise<L
   const activeSpan = trace.getActiveSpan();
   activeSpan?.setAttribute('data.mode', mode);
   // A stat of the three files: a missing one stops the run here, before the database.
-  const files = await statDataSet(options.dir);
+  const files = await statDataSet(options.dir, options.parts);
   const manifest = manifestOf(files, nowNs());
 
   const schemaVersion = await requireSchema(db);

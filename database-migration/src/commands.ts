@@ -7,17 +7,19 @@ import { startupContext } from '@order-food/platform/telemetry';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import { type MigrationConfig, parseMigrationConfig } from './config.js';
 import { createMigrationFile } from './create.js';
+import { readRecentRuns } from './history.js';
 import { loadMigrations } from './migration-files.js';
 import { assertConsistent } from './plan.js';
 import { migrate } from './runner.js';
-import { formatStatus, readPlan, statusEntries } from './status.js';
+import { formatRuns, formatStatus, readPlan, statusEntries } from './status.js';
 import { tracer } from './tracing.js';
 
 export const usage = `usage: database-migration [command] [--dir DIR]
 
 commands:
   migrate          apply pending migrations (the default)
-  status [--json]  list every migration: applied, pending or changed
+  status [--json]  list every migration (applied, pending or changed) and the latest runs
+                   with their error and trace id (--json: the migrations only)
   validate         check the files, and that applied ones are unchanged and present
   create NAME      write the next numbered migration file from a template
 
@@ -103,8 +105,11 @@ async function status(
   io: CommandIo,
 ): Promise<number> {
   const entries = await readPlan(db, files);
+  // --json stays the list of versions that scripts read; the runs are for people.
   io.stdout.write(
-    json ? `${JSON.stringify(statusEntries(entries), null, 2)}\n` : formatStatus(entries),
+    json
+      ? `${JSON.stringify(statusEntries(entries), null, 2)}\n`
+      : formatStatus(entries) + formatRuns(await readRecentRuns(db, 5)),
   );
   return 0;
 }
