@@ -110,7 +110,9 @@ describe('the chart: what database-load loads', { skip: skipWithoutRenderer() },
   it('values.schema.json refuses a bundled set the program does not have', () => {
     const ajv = new Ajv({ strict: false });
     const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8'));
-    const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+    const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as {
+      databaseLoad: { dataSet: { bundled: string } };
+    };
     assert.ok(ajv.validate(schema, values), ajv.errorsText());
     values.databaseLoad.dataSet.bundled = 'everything';
     assert.equal(ajv.validate(schema, values), false);
