@@ -20,6 +20,7 @@ const docs = [
   'docs/INIT_CONTAINER_ARCHITECTURE.md',
   'docs/QUICK_START_INIT_CONTAINER.md',
   'docs/DEPLOYMENT.md',
+  'CONTRIBUTING.md',
 ];
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 
@@ -318,6 +319,12 @@ function check(command: string): void {
         );
         assert.ok(names.includes(container), `container ${container} in ${names}`);
       }
+      return;
+    }
+    case 'node': {
+      // node … --test FILE: the file is there.
+      const file = args.at(-1)!;
+      assert.ok(file.endsWith('.ts') && read(file).length > 0, `${file} exists`);
       return;
     }
     case 'minikube':
