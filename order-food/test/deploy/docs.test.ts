@@ -281,7 +281,10 @@ function check(command: string): void {
       }
       if (sub === 'create' && rest[0] === 'configmap') {
         // A data set for databaseLoad.dataSet.configMap: its files, under their own names.
-        assert.ok(rest.some((a) => a.startsWith('--from-file=')), command);
+        assert.ok(
+          rest.some((a) => a.startsWith('--from-file=')),
+          command,
+        );
         return;
       }
       if (sub === 'create') {
