@@ -78,7 +78,9 @@ helm_args=(
   --wait --timeout "$TIMEOUT" --atomic
 )
 if [ "$DEV_DEPENDENCIES" = true ]; then
-  helm_args+=(--set postgresql.enabled=true --set jaeger.enabled=true --set environment=development)
+  # The demo users (alice@example.com, admin@example.com) for the quick start; production gets the menu.
+  helm_args+=(--set postgresql.enabled=true --set jaeger.enabled=true --set environment=development
+    --set databaseLoad.dataSet.bundled=demo)
 fi
 
 echo "== helm ${helm_args[*]} $*"

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * database-load: loads the data set into the database (the pod's second init container), reports
- * on it (status), or writes a synthetic one (generate).
+ * on it (status), checks it (validate), creates the first admin, or writes a synthetic one.
  */
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import { type DataCommand, parseDataCommand } from './config.js';
+import { createAdmin, formatAdmin } from './create-admin.js';
+import { scanDataSet } from './dataset.js';
 import { generateDataSet } from './generate.js';
 import { loadDataSet } from './loader.js';
 import { dataStatus, formatStatus } from './status.js';
@@ -18,18 +20,34 @@ async function run({ config, logger, db, span }: ProgramContext<DataCommand>): P
     );
     return 0;
   }
-  const { command, dir, mode } = config;
-  logger.info({ database: db!.display, command, dir, mode }, 'database-load starting');
+  if (config.command === 'validate') {
+    const { data } = config;
+    const s = await scanDataSet(data.dir, data.parts);
+    process.stdout.write(
+      `valid: ${data.name}: ${s.counts.products} products, ${s.counts.users} users, ${s.counts.orders} orders (${s.counts.order_items} order lines), hash ${s.hash}\n`,
+    );
+    return 0;
+  }
+  const { command, data, mode, admin } = config;
+  logger.info(
+    { database: db!.display, command, dir: data.dir, dataSet: data.name, parts: data.parts, mode },
+    'database-load starting',
+  );
   await waitForDatabase(db!, { timeoutMs: config.dbWaitTimeoutMs, logger });
+  if (command === 'create-admin') {
+    process.stdout.write(formatAdmin(await createAdmin(db!, admin!)));
+    return 0;
+  }
   if (command === 'status') {
-    const status = await dataStatus(db!, dir);
+    const status = await dataStatus(db!, data.dir, data.parts);
     process.stdout.write(
       config.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status),
     );
     return 0;
   }
   const result = await loadDataSet(db!, {
-    dir,
+    dir: data.dir,
+    parts: data.parts,
     mode,
     force: config.force,
     logger,
@@ -39,6 +57,10 @@ async function run({ config, logger, db, span }: ProgramContext<DataCommand>): P
     serviceVersion: config.serviceVersion,
   });
   span?.setAttribute('data.outcome', result.outcome);
+  if (admin) {
+    const r = await createAdmin(db!, admin);
+    logger.info({ email: r.email, id: r.id, outcome: r.outcome }, formatAdmin(r).trim());
+  }
   return 0;
 }
 

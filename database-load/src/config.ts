@@ -12,23 +12,61 @@ import {
 } from '@order-food/platform/config';
 import { UsageError } from '@order-food/platform/errors';
 import { help, type ProgramHelp, type ProgramSettings } from '@order-food/platform/program';
+import { type AdminInput, checkAdmin } from './create-admin.js';
+import { type DataFile, fileOrder } from './dataset.js';
 
 type Env = Record<string, string | undefined>;
 
 export const usage = `usage: database-load [load] [--dir DIR] [--mode insert|upsert] [--force]
        database-load status [--dir DIR] [--json]
+       database-load validate [--dir DIR]
+       database-load create-admin --email EMAIL [--name NAME]
        database-load generate --out DIR [--products N] [--users N] [--orders N] [--seed N]
 
-load      validates the data set in DIR (default: the bundled data/, or DATA_DIR) and loads it:
-          rows missing by natural key are inserted; --mode upsert also overwrites users and
-          products from the files. An unchanged data set already loaded in the same mode is
-          skipped at once; --force loads it again.
-status    the data set's hash, whether it is loaded, and the latest runs
-generate  writes a synthetic data set of the given size (defaults 1000, 10000, 100000)
+load          validates the data set and loads it: rows missing by natural key are inserted;
+              --mode upsert also overwrites users and products from the files. An unchanged
+              data set already loaded in the same mode is skipped at once; --force loads it
+              again. The data set: DIR (or DATA_DIR), else the bundled one DATA_SET names:
+              menu (the products alone; the default when ENVIRONMENT=production) or demo
+              (the products, demo users and orders; the default otherwise). With ADMIN_EMAIL
+              set, then does what create-admin does.
+status        the data set's hash, whether it is loaded, and the latest runs
+validate      checks every record and reference of the data set, without a database
+create-admin  creates the admin EMAIL, or makes that user an admin; idempotent, one line
+generate      writes a synthetic data set of the given size (defaults 1000, 10000, 100000)
 `;
 
 /** The data set shipped with the program, next to src/ and dist/ alike. */
 const bundledData = fileURLToPath(new URL('../data/', import.meta.url));
+
+const dataSets = ['demo', 'menu'] as const;
+
+/** What is loaded: a directory, or a bundled data set by name (the parts it holds). */
+export interface DataChoice {
+  readonly dir: string;
+  readonly parts: readonly DataFile[];
+  /** demo, menu, or the directory given. */
+  readonly name: string;
+}
+
+/**
+ * --dir or DATA_DIR, all three files; else the bundled set DATA_SET names. Where ENVIRONMENT is
+ * production (the images' value) the default is the menu alone: never the demo users by default.
+ */
+function chooseDataSet(env: Env, dirFlag: string | boolean | undefined): DataChoice {
+  const dir = typeof dirFlag === 'string' ? dirFlag : envString(env, 'DATA_DIR');
+  const named =
+    envString(env, 'DATA_SET') === undefined
+      ? undefined
+      : envEnum(env, 'DATA_SET', dataSets, 'menu');
+  if (dir !== undefined && named !== undefined)
+    throw new UsageError(
+      `DATA_SET=${named} names a bundled data set and ${typeof dirFlag === 'string' ? '--dir' : 'DATA_DIR'} another one; set only one`,
+    );
+  if (dir !== undefined) return { dir: resolve(dir), parts: fileOrder, name: resolve(dir) };
+  const name = named ?? (env.ENVIRONMENT === 'production' ? 'menu' : 'demo');
+  return { dir: bundledData, parts: name === 'menu' ? ['products'] : fileOrder, name };
+}
 
 /** generate: a synthetic data set's size; it needs no database and no configuration. */
 export interface GenerateCommand extends ProgramSettings {
@@ -40,9 +78,18 @@ export interface GenerateCommand extends ProgramSettings {
   readonly seed: number;
 }
 
+/** validate: the data set's records and references, without a database. */
+export interface ValidateCommand extends ProgramSettings {
+  readonly command: 'validate';
+  readonly data: DataChoice;
+}
+
 export interface LoadCommand extends CommonConfig, ProgramSettings {
-  readonly command: 'load' | 'status';
+  readonly command: 'load' | 'status' | 'create-admin';
+  readonly data: DataChoice;
   readonly dir: string;
+  /** create-admin's, or ADMIN_EMAIL's after a load. */
+  readonly admin: AdminInput | undefined;
   readonly mode: 'insert' | 'upsert';
   readonly force: boolean;
   readonly json: boolean;
@@ -50,7 +97,7 @@ export interface LoadCommand extends CommonConfig, ProgramSettings {
   readonly progressIntervalMs: number;
 }
 
-export type DataCommand = GenerateCommand | LoadCommand;
+export type DataCommand = GenerateCommand | ValidateCommand | LoadCommand;
 
 function count(flags: Record<string, string | boolean>, name: string, fallback: number): number {
   const v = flags[name];
@@ -60,6 +107,8 @@ function count(flags: Record<string, string | boolean>, name: string, fallback: 
   return Number(v);
 }
 
+const commands = ['load', 'status', 'validate', 'create-admin', 'generate'] as const;
+
 /** The command line and the environment, read once; usage is checked before the environment. */
 export function parseDataCommand(
   argv: readonly string[],
@@ -67,15 +116,37 @@ export function parseDataCommand(
 ): DataCommand | ProgramHelp {
   const args = parseArgs(
     [...argv],
-    ['dir', 'mode', 'out', 'products', 'users', 'orders', 'seed'],
+    ['dir', 'mode', 'out', 'products', 'users', 'orders', 'seed', 'email', 'name'],
     ['json', 'force', 'help'],
   );
-  const command = args.command ?? 'load';
-  if (args.flags.help || command === 'help') return help(usage);
-  if (command !== 'load' && command !== 'status' && command !== 'generate')
-    throw new UsageError(`unknown command "${command}"\n${usage.trimEnd()}`);
+  const named = args.command ?? 'load';
+  if (args.flags.help || named === 'help') return help(usage);
+  if (!(commands as readonly string[]).includes(named))
+    throw new UsageError(`unknown command "${named}" (${commands.join(', ')}; --help for usage)`);
+  const command = named as (typeof commands)[number];
   if (args.positionals.length > 0)
     throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const adminFlags = ['email', 'name'].filter((f) => args.flags[f] !== undefined);
+  if (command !== 'create-admin' && adminFlags.length > 0)
+    throw new UsageError(`--${adminFlags[0]} goes with the create-admin command`);
+  let admin: AdminInput | undefined;
+  if (command === 'create-admin') {
+    if (typeof args.flags.email !== 'string')
+      throw new UsageError(
+        'create-admin needs --email EMAIL, e.g. create-admin --email ops@example.org',
+      );
+    admin = { email: args.flags.email, name: args.flags.name as string | undefined };
+  } else if (command === 'load' && envString(env, 'ADMIN_EMAIL') !== undefined) {
+    admin = { email: envString(env, 'ADMIN_EMAIL')!, name: envString(env, 'ADMIN_NAME') };
+  }
+  // A bad address is a usage error before any database is reached.
+  if (admin)
+    checkAdmin(
+      admin,
+      command === 'load' ? { email: 'ADMIN_EMAIL', name: 'ADMIN_NAME' } : undefined,
+    );
+  if (command === 'validate')
+    return { command, data: chooseDataSet(env, args.flags.dir), logLevel: parseLogLevel(env) };
 
   if (command === 'generate') {
     const out = args.flags.out;
@@ -91,9 +162,8 @@ export function parseDataCommand(
   }
 
   const common = parseCommonConfig(env);
-  const dir = resolve(
-    typeof args.flags.dir === 'string' ? args.flags.dir : envString(env, 'DATA_DIR', bundledData),
-  );
+  const data = chooseDataSet(env, args.flags.dir);
+  const dir = data.dir;
   const modeFlag = args.flags.mode;
   if (modeFlag !== undefined && modeFlag !== 'insert' && modeFlag !== 'upsert')
     throw new UsageError(`--mode must be insert or upsert, got "${String(modeFlag)}"`);
@@ -104,18 +174,20 @@ export function parseDataCommand(
   return {
     ...common,
     command,
+    data,
     dir,
+    admin,
     mode,
     force: args.flags.force === true,
     json: args.flags.json === true,
     lockTimeoutMs,
     progressIntervalMs,
-    // status prints its report on stdout; its log lines go to stderr so --json stays parseable.
-    logToStderr: command === 'status',
+    // status and create-admin print their result on stdout; their log lines go to stderr.
+    logToStderr: command !== 'load',
     // The seed's name for a data load; status is named by its program.
     topSpan: {
       name: command === 'load' ? 'dataload.execute' : `database-load ${command}`,
-      attributes: { 'data.dir': dir, 'data.mode': mode },
+      attributes: { 'data.dir': dir, 'data.set': data.name, 'data.mode': mode },
     },
     // A direct connection, when given, is what the load's one transaction runs on.
     connect: { target: common.directDatabase ?? common.database, options: { max: poolSize } },

@@ -1,5 +1,5 @@
 import type { Database } from '@order-food/platform/database';
-import { hashDataSet } from './dataset.js';
+import { type DataFile, hashDataSet, statDataSet } from './dataset.js';
 import { type HistoryRow, lastLoad, recentRuns } from './history.js';
 import { requireSchema } from './schema-version.js';
 
@@ -14,8 +14,13 @@ export interface DataStatus {
   runs: HistoryRow[];
 }
 
-export async function dataStatus(db: Database, dir: string, limit = 10): Promise<DataStatus> {
-  const hash = await hashDataSet(dir);
+export async function dataStatus(
+  db: Database,
+  dir: string,
+  parts?: readonly DataFile[],
+  limit = 10,
+): Promise<DataStatus> {
+  const hash = await hashDataSet(dir, await statDataSet(dir, parts));
   const schemaVersion = await requireSchema(db);
   const modes = await db.query<{ mode: 'insert' | 'upsert' }>(
     `SELECT DISTINCT mode FROM data_load_history WHERE dataset_hash = $1 AND outcome = 'loaded'`,
@@ -41,10 +46,10 @@ export function formatStatus(s: DataStatus): string {
       ? `state      loaded (${s.lastLoad.mode}) at ${s.lastLoad.finishedAt} by ${s.lastLoad.appliedBy || 'unknown'}`
       : 'state      not loaded',
     '',
-    s.runs.length === 0 ? 'no runs yet' : 'latest runs:',
+    s.runs.length === 0 ? 'no runs yet' : 'latest runs (run, started, outcome, mode, hash, rows):',
     ...s.runs.map(
       (r) =>
-        `  ${r.startedAt}  ${r.outcome.padEnd(7)}  ${r.mode.padEnd(6)}  ${r.datasetHash.slice(0, 12)}  inserted ${r.rowsInserted}, updated ${r.rowsUpdated}, skipped ${r.rowsSkipped}  ${r.durationMs} ms${r.error ? `  error: ${r.error}` : ''}`,
+        `  #${r.id}  ${r.startedAt}  ${r.outcome.padEnd(7)}  ${r.mode.padEnd(6)}  ${r.datasetHash.slice(0, 12)}  inserted ${r.rowsInserted}, updated ${r.rowsUpdated}, skipped ${r.rowsSkipped}  ${r.durationMs} ms${r.traceId ? `  trace ${r.traceId}` : ''}${r.error ? `  error: ${r.error}` : ''}`,
     ),
   ];
   return `${lines.join('\n')}\n`;

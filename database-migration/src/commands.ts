@@ -3,11 +3,12 @@ import type { ProgramContext } from '@order-food/platform/program';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import type { MigrationCommand } from './config.js';
 import { createMigrationFile } from './create.js';
+import { readRecentRuns } from './history.js';
 import { loadMigrations, type MigrationFile } from './migration-files.js';
 import { assertConsistent } from './plan.js';
 import { formatRolloutPlan, rolloutPlan } from './rollout-plan.js';
 import { migrate } from './runner.js';
-import { formatStatus, readPlan, statusEntries } from './status.js';
+import { formatRuns, formatStatus, readPlan, statusEntries } from './status.js';
 
 /** Runs one parsed command line; returns the exit code. Errors go to the program's exit handling. */
 export async function runMigrationCommand({
@@ -34,8 +35,11 @@ export async function runMigrationCommand({
 
 async function status(db: Database, files: MigrationFile[], json: boolean): Promise<number> {
   const entries = await readPlan(db, files);
+  // --json stays the list of versions that scripts read; the runs are for people.
   process.stdout.write(
-    json ? `${JSON.stringify(statusEntries(entries), null, 2)}\n` : formatStatus(entries),
+    json
+      ? `${JSON.stringify(statusEntries(entries), null, 2)}\n`
+      : formatStatus(entries) + formatRuns(await readRecentRuns(db, 5)),
   );
   return 0;
 }

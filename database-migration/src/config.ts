@@ -61,7 +61,8 @@ export const usage = `usage: database-migration [command] [--dir DIR]
 
 commands:
   migrate          apply pending migrations (the default)
-  status [--json]  list every migration: applied, pending or changed
+  status [--json]  list every migration (applied, pending or changed) and the latest runs
+                   with their error and trace id (--json: the migrations only)
   validate         check the files, and that applied ones are unchanged and present
   plan [--json]    the pending migrations' statements and the table locks each takes
   create NAME      write the next numbered migration file from a template

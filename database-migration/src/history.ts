@@ -155,3 +155,31 @@ export async function recordRun(
     ],
   );
 }
+
+export interface RunRow {
+  id: number;
+  startedAt: string;
+  durationMs: number;
+  success: boolean;
+  appliedCount: number;
+  appliedBy: string;
+  traceId: string | null;
+  error: string | null;
+}
+
+/** The latest runs, newest first; empty before the first run made the table. */
+export async function readRecentRuns(db: Queryable, limit: number): Promise<RunRow[]> {
+  const { rows: present } = await db.query<{ present: boolean }>(
+    `SELECT to_regclass('${runsTable}') IS NOT NULL AS present`,
+  );
+  if (present[0]?.present !== true) return [];
+  const { rows } = await db.query<RunRow>(
+    `SELECT id::int AS id,
+            to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "startedAt",
+            duration_ms AS "durationMs", success, applied_count AS "appliedCount",
+            applied_by AS "appliedBy", trace_id AS "traceId", error
+       FROM ${runsTable} ORDER BY started_at DESC, id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

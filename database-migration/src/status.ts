@@ -1,5 +1,5 @@
 import type { Queryable } from '@order-food/platform/database';
-import { readHistory } from './history.js';
+import { type RunRow, readHistory } from './history.js';
 import type { MigrationFile } from './migration-files.js';
 import { type PlanEntry, planMigrations } from './plan.js';
 
@@ -60,4 +60,14 @@ export function formatStatus(entries: readonly PlanEntry[]): string {
       .join('  ')
       .trimEnd();
   return `${[line(['version', 'name', 'state', 'applied at']), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** The latest runs, for the text status: when each ran, how it ended, its error and trace id. */
+export function formatRuns(runs: readonly RunRow[]): string {
+  if (runs.length === 0) return '\nno runs yet\n';
+  const lines = runs.map(
+    (r) =>
+      `  #${r.id}  ${r.startedAt}  ${r.success ? 'ok    ' : 'failed'}  applied ${r.appliedCount}  ${r.durationMs} ms  by ${r.appliedBy}${r.traceId ? `  trace ${r.traceId}` : ''}${r.error ? `  error: ${r.error}` : ''}`,
+  );
+  return `\nlatest runs (run, started, outcome, migrations applied):\n${lines.join('\n')}\n`;
 }

@@ -49,7 +49,10 @@ before(async () => {
 
 test('a failing migration is rolled back, recorded and reported; the fixed file applies next run', async () => {
   const dir = copy({ '0900_audit_notes.sql': broken });
-  const r = await runMigration(db, ['--dir', dir]);
+  const traceId = '0af7651916cd43dd8448eb211c80319c';
+  const r = await runMigration(db, ['--dir', dir], {
+    TRACEPARENT: `00-${traceId}-b7ad6b7169203331-01`,
+  });
   assert.equal(r.code, 1, explain(r));
   const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('database-migration: error:'));
   assert.equal(errorLines.length, 1, explain(r));
@@ -85,6 +88,13 @@ test('a failing migration is rolled back, recorded and reported; the fixed file 
     (s) => s.version === 900,
   );
   assert.equal(entry?.state, 'pending');
+  // The text status names the failed run, its error and its trace id: the runbook's first step.
+  const text = await runMigration(db, ['status', '--dir', dir]);
+  assert.equal(text.code, 0, explain(text));
+  const runLine = text.stdout.split('\n').find((l) => /^ {2}#\d+ .* failed /.test(l));
+  assert.ok(runLine, text.stdout);
+  assert.match(runLine, new RegExp(`trace ${traceId}`));
+  assert.match(runLine, /error: migration 0900_audit_notes\.sql failed at line 4/);
 
   writeFileSync(join(dir, '0900_audit_notes.sql'), fixed);
   const again = await runMigration(db, ['--dir', dir]);

@@ -19,14 +19,16 @@ export async function printExamples(
     .query<{ id: string }>('SELECT id FROM products WHERE available ORDER BY name, id LIMIT 1')
     .catch(() => ({ rows: [] as { id: string }[] }));
   const lines = ['', `order-food is ready on ${base}  (API reference: ${base}/docs)`, ''];
-  lines.push(`  curl -s ${base}/api/products?limit=5`);
+  // Pasted into a shell as printed: URLs with ? quoted, ids looked up, node to read the JSON.
+  const firstId = `node -pe 'JSON.parse(fs.readFileSync(0, "utf8")).items[0].id'`;
+  lines.push(`  curl -s '${base}/api/products?limit=5'`);
   if (alice) {
     const token = server.tokens.sign({ userId: alice.id, role: alice.role });
     lines.push('', `  # as the customer ${alice.email}`, `  export CUSTOMER_TOKEN=${token}`);
     lines.push(`  curl -s ${base}/api/users/me -H "Authorization: Bearer $CUSTOMER_TOKEN"`);
     if (rows[0]) {
       lines.push(
-        `  curl -s -X POST ${base}/api/orders -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'Content-Type: application/json' -H "Idempotency-Key: $(uuidgen || date +%s)" -d '{"items":[{"productId":"${rows[0].id}","quantity":2}]}'`,
+        `  curl -s -X POST ${base}/api/orders -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'Content-Type: application/json' -H "Idempotency-Key: $(node -pe 'crypto.randomUUID()')" -d '{"items":[{"productId":"${rows[0].id}","quantity":2}]}'`,
       );
     }
     lines.push(`  curl -s ${base}/api/orders -H "Authorization: Bearer $CUSTOMER_TOKEN"`);
@@ -38,7 +40,8 @@ export async function printExamples(
       `  curl -s "${base}/api/orders?status=pending" -H "Authorization: Bearer $ADMIN_TOKEN"`,
     );
     lines.push(
-      `  curl -s -X PATCH ${base}/api/orders/ORDER_ID/status -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d '{"status":"confirmed"}'`,
+      `  ORDER_ID=$(curl -s '${base}/api/orders?status=pending&limit=1' -H "Authorization: Bearer $ADMIN_TOKEN" | ${firstId})`,
+      `  curl -s -X PATCH ${base}/api/orders/$ORDER_ID/status -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d '{"status":"confirmed"}'`,
     );
   }
   if (!alice && !admin)

@@ -182,3 +182,33 @@ through a pooler, plus two for the init containers of every pod starting togethe
 {{- if .Values.database.pooled }}{{ $api = 0 }}{{ end -}}
 {{- add $api (mul $replicas 2) -}}
 {{- end }}
+
+{{/*
+What database-load loads and the first admin (values databaseLoad): DATA_DIR=/data-set when a
+ConfigMap or volume holds the data set, else DATA_SET; ADMIN_EMAIL and ADMIN_NAME when set. An
+entry of initContainers.databaseLoad.env replaces these (DATA_DIR or DATA_SET there replaces both).
+*/}}
+{{- define "order-food.dataSetEnv" -}}
+{{- $skip := list }}
+{{- range .Values.initContainers.databaseLoad.env }}
+{{- $skip = append $skip .name }}
+{{- if or (eq .name "DATA_DIR") (eq .name "DATA_SET") }}{{ $skip = concat $skip (list "DATA_DIR" "DATA_SET") }}{{ end }}
+{{- end }}
+{{- $d := .Values.databaseLoad }}
+{{- $entries := list }}
+{{- if include "order-food.dataSetVolume" . }}
+{{- $entries = append $entries (dict "name" "DATA_DIR" "value" "/data-set") }}
+{{- else }}
+{{- $entries = append $entries (dict "name" "DATA_SET" "value" $d.dataSet.bundled) }}
+{{- end }}
+{{- with $d.admin.email }}{{ $entries = append $entries (dict "name" "ADMIN_EMAIL" "value" .) }}{{ end }}
+{{- with $d.admin.name }}{{ $entries = append $entries (dict "name" "ADMIN_NAME" "value" .) }}{{ end }}
+{{- $out := list }}
+{{- range $entries }}{{ if not (has .name $skip) }}{{ $out = append $out . }}{{ end }}{{ end }}
+{{- if $out }}{{ toYaml $out }}{{ end }}
+{{- end }}
+
+{{/* "true" when an operator's data set is mounted into database-load (a ConfigMap or a volume). */}}
+{{- define "order-food.dataSetVolume" -}}
+{{- if and .Values.initContainers.databaseLoad.enabled (or .Values.databaseLoad.dataSet.configMap .Values.databaseLoad.dataSet.volume) }}true{{ end }}
+{{- end }}

@@ -193,6 +193,7 @@ describe('deploy.sh', () => {
       'initContainers.databaseLoad.image.pullPolicy=Never',
       'postgresql.enabled=true',
       'jaeger.enabled=true',
+      'databaseLoad.dataSet.bundled=demo',
     ]) {
       assert.ok(args.includes(set), set);
     }
