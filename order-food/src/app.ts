@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@order-food/platform/database';
-import { LazyChildLogger, type Logger, requestLineWriter } from '@order-food/platform/logger';
+import type { Logger } from '@order-food/platform/logger';
 import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
@@ -96,11 +96,8 @@ export const app = fp<AppOptions>(
       if (lifecycle.shuttingDown) reply.header('connection', 'close');
       done(null, payload);
     });
-    // One line per request (Fastify's own two are disabled); probes only at debug level. Every
-    // field of it is the server's own (the route template, not the URL), so it is written without
-    // pino's redaction and serializers (requestLineWriter).
+    // One line per request (Fastify's own two are disabled); probes only at debug level.
     const requestLog = fastify.log as Logger;
-    const writeRequestLine = requestLineWriter(requestLog);
     fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url;
       const fields = {
@@ -111,7 +108,7 @@ export const app = fp<AppOptions>(
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
       };
       if (route && probeRoutes.has(route)) requestLog.debug(fields, 'request completed');
-      else writeRequestLine(fields);
+      else requestLog.info(fields, 'request completed');
       done();
     });
 
@@ -173,10 +170,6 @@ export function serverOptions(
       disableRequestLogging: true,
       requestIdLogLabel: 'request_id',
     }),
-    // request.log is made when a request first logs through it (most never do: the request line
-    // has a logger of its own).
-    childLoggerFactory: (parent, bindings, options) =>
-      new LazyChildLogger(parent as Logger, bindings, options) as unknown as Logger,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
