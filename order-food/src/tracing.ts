@@ -130,10 +130,12 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     if (metrics) {
       metrics.requestEnded(state.method);
       metrics.httpDuration.observe(
+        {
+          method: state.method,
+          route: route ?? unmatchedRoute,
+          status_code: status === undefined ? 'aborted' : String(status),
+        },
         (performance.now() - state.startedAt) / 1000,
-        state.method,
-        route ?? unmatchedRoute,
-        status === undefined ? 'aborted' : String(status),
       );
     }
   };
