@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, type TestContext, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { parseDatabaseTarget } from '../src/config.js';
 import { createDatabase, type Database } from '../src/database.js';
@@ -28,7 +28,9 @@ describe('statement_timeout (DB_STATEMENT_TIMEOUT), on a real server', () => {
 
   test('a direct connection carries it as a session setting; the server cancels pg_sleep', async (t) => {
     if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
-    const { rows } = await db.query<{ s: string }>("SELECT current_setting('statement_timeout') AS s");
+    const { rows } = await db.query<{ s: string }>(
+      "SELECT current_setting('statement_timeout') AS s",
+    );
     assert.equal(rows[0]?.s, '200ms');
     const err = await db.query('SELECT pg_sleep(5)').catch((e: unknown) => e);
     assert.ok(err instanceof pg.DatabaseError);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
 import { createLogger } from '../src/logger.js';
 import { shutdownTelemetry, startTelemetry } from '../src/telemetry.js';
