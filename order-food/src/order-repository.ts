@@ -1,5 +1,6 @@
 import type { Queryable } from '@order-food/platform/database';
 import {
+  isoTimestampColumn,
   maxQuantity,
   type OrderStatus,
   type OrderT,
@@ -13,8 +14,8 @@ interface OrderRow {
   user_id: string;
   status: OrderStatus;
   total_cents: number;
-  created_at: Date;
-  updated_at: Date;
+  created_at: string;
+  updated_at: string;
   position: string;
 }
 
@@ -27,7 +28,8 @@ interface ItemRow {
 
 // position keeps created_at to the microsecond: a cursor built from a JS Date (milliseconds)
 // would skip or repeat orders created within the same millisecond.
-const columns = `id, user_id, status, total_cents, created_at, updated_at,
+const columns = `id, user_id, status, total_cents, ${isoTimestampColumn('created_at')},
+  ${isoTimestampColumn('updated_at')},
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
 
 function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
@@ -41,8 +43,8 @@ function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
       quantity: i.quantity,
       unitPriceCents: i.unit_price_cents,
     })),
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 

@@ -2,7 +2,6 @@ import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
 import type { Logger } from './logger.js';
-import { parseTimestamptzText } from './pg-timestamp.js';
 import { createPGlite } from './pglite.js';
 import { report, type SpanTarget, traced } from './statement-report.js';
 
@@ -65,16 +64,10 @@ export interface DatabaseOptions {
   onQuery?: QueryObserver;
 }
 
-/**
- * bigint counts fit in a number for anything this service stores; timestamptz values are read
- * without regular expressions (pg-timestamp.ts).
- */
+/** bigint counts fit in a number for anything this service stores. */
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (format !== 'binary') {
-      if (oid === 20) return (value: string) => Number(value);
-      if (oid === 1184) return parseTimestamptzText;
-    }
+    if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
     return pg.types.getTypeParser(oid, format);
   },
 };
