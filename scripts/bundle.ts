@@ -33,6 +33,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { basename, dirname, relative } from 'node:path';
+import { decode, encode, type SourceMapSegment } from '@jridgewell/sourcemap-codec';
 import { build, type Plugin } from 'esbuild';
 
 const [entry, outfile] = process.argv.slice(2);
@@ -62,42 +63,6 @@ const builtinsThroughRequire: Plugin = {
   },
 };
 
-const base64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const digit = new Map([...base64].map((c, i) => [c, i]));
-
-function decodeVlq(text: string): number[] {
-  const values: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const c of text) {
-    const d = digit.get(c);
-    if (d === undefined) throw new Error(`bad source map character ${c}`);
-    value += (d & 31) << shift;
-    if (d & 32) {
-      shift += 5;
-    } else {
-      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return values;
-}
-
-function encodeVlq(values: number[]): string {
-  let out = '';
-  for (const v of values) {
-    let rest = v < 0 ? (-v << 1) | 1 : v << 1;
-    do {
-      let d = rest & 31;
-      rest >>>= 5;
-      if (rest > 0) d |= 32;
-      out += base64[d];
-    } while (rest > 0);
-  }
-  return out;
-}
-
 interface SourceMapV3 {
   version: 3;
   sources: string[];
@@ -108,68 +73,42 @@ interface SourceMapV3 {
 
 /** Keeps the mappings of `own` sources; a run of other code starts with an unmapped segment. */
 function trimSourceMap(map: SourceMapV3, own: (source: string) => boolean): SourceMapV3 {
-  const keep = map.sources.map(own);
-  const newIndex = new Map<number, number>();
+  const newIndex: (number | undefined)[] = [];
   const sources: string[] = [];
   map.sources.forEach((s, i) => {
-    if (keep[i]) {
-      newIndex.set(i, sources.length);
-      sources.push(s);
-    }
+    if (!own(s)) return;
+    newIndex[i] = sources.length;
+    sources.push(s);
   });
   const names: string[] = [];
   const nameIndex = new Map<number, number>();
-  let source = 0;
-  let line = 0;
-  let column = 0;
-  let name = 0;
-  let out = { source: 0, line: 0, column: 0, name: 0 };
   let inOwn = false;
-  const lines = map.mappings.split(';').map((text) => {
-    let generated = 0;
-    let prevGenerated = 0;
-    const segments: string[] = [];
-    for (const seg of text === '' ? [] : text.split(',')) {
-      const v = decodeVlq(seg);
-      generated += v[0]!;
-      if (v.length === 1) continue;
-      source += v[1]!;
-      line += v[2]!;
-      column += v[3]!;
-      if (v.length >= 5) name += v[4]!;
-      if (!keep[source]) {
-        if (inOwn) {
-          segments.push(encodeVlq([generated - prevGenerated]));
-          prevGenerated = generated;
-          inOwn = false;
-        }
+  const lines = decode(map.mappings).map((segments) => {
+    const out: SourceMapSegment[] = [];
+    for (const seg of segments) {
+      if (seg.length === 1) continue;
+      const s = newIndex[seg[1]];
+      if (s === undefined) {
+        if (inOwn) out.push([seg[0]]);
+        inOwn = false;
         continue;
       }
       inOwn = true;
-      const s = newIndex.get(source)!;
-      const fields = [
-        generated - prevGenerated,
-        s - out.source,
-        line - out.line,
-        column - out.column,
-      ];
-      out = { ...out, source: s, line, column };
-      if (v.length >= 5) {
-        let n = nameIndex.get(name);
-        if (n === undefined) {
-          n = names.length;
-          nameIndex.set(name, n);
-          names.push(map.names[name]!);
-        }
-        fields.push(n - out.name);
-        out.name = n;
+      if (seg.length === 4) {
+        out.push([seg[0], s, seg[2], seg[3]]);
+        continue;
       }
-      prevGenerated = generated;
-      segments.push(encodeVlq(fields));
+      let n = nameIndex.get(seg[4]);
+      if (n === undefined) {
+        n = names.length;
+        nameIndex.set(seg[4], n);
+        names.push(map.names[seg[4]]!);
+      }
+      out.push([seg[0], s, seg[2], seg[3], n]);
     }
-    return segments.join(',');
+    return out;
   });
-  return { ...map, sources, names, mappings: lines.join(';') };
+  return { ...map, sources, names, mappings: encode(lines) };
 }
 
 const own = (source: string) => !source.includes('node_modules/') && !source.startsWith('builtin:');
