@@ -6,15 +6,18 @@
 #
 #   bash scripts/install-test-tools.sh [--containers]
 #     --containers         also what `npm run test:containers` needs (podman, buildah, ...)
+#     --bench              also wrk, the second load client for cross-checking bench figures
 #   TEST_TOOLS_INSTALL=no  only report, never install (e.g. as root on a machine you manage)
 set -euo pipefail
 
 containers=false
+bench=false
 for arg in "$@"; do
   case "$arg" in
     --containers) containers=true ;;
+    --bench) bench=true ;;
     *)
-      echo "install-test-tools.sh: unknown option '$arg' (known: --containers)" >&2
+      echo "install-test-tools.sh: unknown option '$arg' (known: --containers, --bench)" >&2
       exit 2
       ;;
   esac
@@ -58,6 +61,9 @@ scan() {
     need debootstrap debootstrap
     need docker-compose docker-compose
     need newuidmap uidmap
+  fi
+  if [ "$bench" = true ]; then
+    need wrk wrk
   fi
 }
 
