@@ -96,8 +96,10 @@ export const app = fp<AppOptions>(
       if (lifecycle.shuttingDown) reply.header('connection', 'close');
       done(null, payload);
     });
-    // One line per request (Fastify's own two are disabled); probes only at debug level.
-    const requestLog = fastify.log as Logger;
+    // One line per request (Fastify's own two are disabled); probes only at debug level. Every
+    // field is the server's own, so the line's logger is a pino child without redaction, which
+    // was two thirds of what the line cost.
+    const requestLog = (fastify.log as Logger).child({}, { redact: [] });
     fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url;
       const fields = {
