@@ -1,34 +1,8 @@
 /**
- * Bundles one program into a single ES module with its source map, and writes the entry its image
- * runs:
- *
- *   node ../scripts/bundle.ts src/cli.ts dist/cli.js      (from the program's workspace)
- *
- * writes dist/cli.bundle.js (+ .map) and dist/cli.js, a two-line entry that turns on Node's
- * compile cache in dist/compile-cache/ and imports the bundle. Run `node dist/cli.js --help` once
- * to fill the cache (the Dockerfiles do, as the user the image runs as: Node keeps one cache per
- * user id); where it cannot be written (a read-only root filesystem) Node reads it and writes
- * nothing.
- *
- * Why: a Node start of the per-file build spent about 60 % of its CPU resolving, reading and
- * compiling some 600 modules (fastify, OpenTelemetry, pino, pg, prom-client); one file has none of
- * that, and the cache spares most of compiling it. The workspaces' sources are bundled through the
- * "source" condition (platform included), their dependencies from node_modules. Left outside,
- * resolved from node_modules at run time (scripts/bundle-external.json): packages that read files
- * of their own or load late (PGlite's WASM, pino-pretty for a terminal, the /docs page) and pg's
- * optional native binding.
- *
- * Built-in modules are required, not imported: an ES import of node:http builds its ES module
- * facade, which reads every export, and one of them (WebSocket) loads Node's bundled undici,
- * about 40 ms of CPU at every start.
- *
- * The source map maps the workspaces' TypeScript only: `node --enable-source-maps` parses every
- * mapping of a map when it loads the file, and the dependencies' mappings (about 95 % of the
- * bundle) cost 70-180 ms of CPU per start. Where dependency code begins, the map marks the position
- * unmapped, so a frame in a dependency shows its place in the bundle (unminified, under a
- * `// node_modules/<package>/<file>` comment), never a wrong TypeScript line.
- *
- * Runs with Node's type stripping (Node >= 22.18): erasable TypeScript only.
+ * `node ../scripts/bundle.ts src/cli.ts dist/cli.js` (from a workspace): one ES module bundle with
+ * its source map (dist/cli.bundle.js) and the entry the image runs (dist/cli.js), which turns on
+ * Node's compile cache in dist/compile-cache/ (filled by `node dist/cli.js --help`). One file and
+ * its cache spare a start about 60 % of its CPU (resolving and compiling some 600 modules).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -42,13 +16,17 @@ if (!entry || !outfile) {
   process.exit(2);
 }
 
-// Also read by scripts/runtime-modules.ts, which copies these packages into the images.
+// Left outside, loaded from node_modules: packages that read files of their own or load late
+// (PGlite's WASM, pino-pretty, the /docs page) and pg-native. scripts/runtime-modules.ts copies
+// them into the images.
 const external = JSON.parse(
   readFileSync(new URL('bundle-external.json', import.meta.url), 'utf8'),
 ) as string[];
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
+// Built-ins are required, not imported: an ES import of node:http builds its module facade,
+// which reads every export, and one (WebSocket) loads Node's bundled undici: 40 ms per start.
 const builtinsThroughRequire: Plugin = {
   name: 'builtins-through-require',
   setup(b) {
@@ -71,7 +49,11 @@ interface SourceMapV3 {
   file?: string;
 }
 
-/** Keeps the mappings of `own` sources; a run of other code starts with an unmapped segment. */
+/**
+ * Keeps the mappings of `own` sources: --enable-source-maps parses every mapping at load, and the
+ * dependencies' (95 %) cost 70-180 ms per start. A run of dependency code starts with an unmapped
+ * segment, so its frames show their place in the bundle, never a wrong TypeScript line.
+ */
 function trimSourceMap(map: SourceMapV3, own: (source: string) => boolean): SourceMapV3 {
   const newIndex: (number | undefined)[] = [];
   const sources: string[] = [];
@@ -143,12 +125,11 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // ES module builds first where a package has both: esbuild drops what is never imported from
-  // them (the CommonJS builds of OpenTelemetry pull all of semantic-conventions and sdk-metrics),
-  // and calls into them are direct instead of through a getter per imported name. mainFields
-  // picks them where a package has no "exports"; the "module" condition where it has (custom
-  // conditions turn esbuild's default ones off; @opentelemetry/api's "exports" name its ES module
-  // build only under "module").
+  // ES module builds first: esbuild drops what is never imported from them (OpenTelemetry's
+  // CommonJS builds pull all of semantic-conventions and sdk-metrics) and calls are direct, not
+  // through a getter per name. mainFields picks them without "exports", the "module" condition
+  // with it (custom conditions turn esbuild's defaults off; @opentelemetry/api's "exports" name
+  // its ES module build only under "module").
   conditions: ['source', 'module'],
   mainFields: ['module', 'main'],
   external,

@@ -1,11 +1,8 @@
 /**
- * The bare baseline: Fastify and a pg Pool, nothing else (no logging, tracing, metrics, schemas
- * or plugins). It checks the bearer token with the same library and options as the API and runs
- * the same SQL, so the API's figures show what everything else it does costs.
- * Environment: DATABASE_URL, JWT_SECRET, PORT, HOST.
- *
- * One file with erasable TypeScript only, so plain Node runs it (type stripping) without a loader,
- * as the API runs from its compiled dist/.
+ * The bare baseline: Fastify and a pg Pool only (no logging, tracing, metrics, schemas, plugins),
+ * the API's token verifier options and SQL, so the API's figures show what everything else costs.
+ * Environment: DATABASE_URL, JWT_SECRET, PORT, HOST. Erasable TypeScript in one file: plain Node
+ * runs it (type stripping) without a loader, as the API runs from its compiled dist/.
  */
 
 import { productFromRow, productRowColumns } from '@order-food/platform/model';

@@ -77,14 +77,10 @@ const logFlushIntervalMs = 250;
 const buffered = new Set<{ flushSync(): void }>();
 
 /**
- * JSON lines on stdout; human-readable only when stdout is a terminal.
- *
- * Lines are written in batches: a line waits in memory until 8 KiB of lines are ready or for at
- * most logFlushIntervalMs, and what is left is written when the process exits (also on
- * process.exit and after an uncaught exception). A write(2) per line cost a busy API more CPU
- * than the rest of the log line, and handing each write to another thread cost as much again on
- * a one-core pod; a batch is written at once, on the main thread. Only a SIGKILL or a crash of
- * the runtime itself loses the last quarter second of lines.
+ * JSON lines on stdout (human-readable only on a terminal), written in batches of 8 KiB or every
+ * logFlushIntervalMs, the rest at exit (process.exit and uncaught exceptions too): a write(2) per
+ * line cost more CPU than the line, and another thread as much again on a one-core pod. Only a
+ * SIGKILL or a crash of the runtime loses the last quarter second of lines.
  */
 export function createLogger(
   service: string,
