@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
-import { createLogger } from '../src/logger.js';
+import { createLogger, type Logger, requestLineWriter } from '../src/logger.js';
 import { shutdownTelemetry, startTelemetry } from '../src/telemetry.js';
 import { repoRoot } from '../testing/run-program.js';
 
@@ -109,4 +109,79 @@ test("a child's line carries its bindings and the ids of the active span", async
   assert.equal(line.request_id, 'a"b\\c');
   assert.equal(line.password, '[redacted]');
   assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+});
+
+describe('requestLineWriter', () => {
+  const fields = {
+    request_id: 'c0ffee00-1234-4abc-8def-000000000001',
+    method: 'GET',
+    route: '/api/orders/:id',
+    status: 200,
+    durationMs: 3.4,
+  };
+
+  function capture(level = 'info') {
+    const raw: string[] = [];
+    const logger = createLogger('order-food', level, {
+      write: (line: string) => {
+        raw.push(line);
+      },
+    });
+    return { logger, raw };
+  }
+
+  /** Both lines with their time set aside (formatted per millisecond, they may differ). */
+  function withoutTime(line: string | undefined): [string, string] {
+    const time = /,"time":"[^"]+"/.exec(line ?? '')?.[0] ?? '';
+    return [(line ?? '').replace(time, ''), time];
+  }
+
+  test("writes pino's own line: same keys, same order, same values, one line", () => {
+    const { logger, raw } = capture();
+    requestLineWriter(logger)(fields);
+    logger.info({ ...fields }, 'request completed');
+    assert.equal(raw.length, 2);
+    const [ours, ourTime] = withoutTime(raw[0]);
+    const [pinos] = withoutTime(raw[1]);
+    assert.equal(ours, pinos);
+    assert.match(ourTime, /^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/);
+    assert.ok(raw[0]?.endsWith('}\n'));
+  });
+
+  test('with the bindings of a child, the ids of the active span and values that need escaping', async () => {
+    const { logger, raw } = capture();
+    const child = logger.child({ component: 'http' });
+    const odd = { ...fields, request_id: 'a"b\\c', method: 'M\u00e9', route: 'unmatched' };
+    const span = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    await startTelemetry('logger-test', { OTEL_TRACES_EXPORTER: 'none' });
+    try {
+      context.with(trace.setSpan(context.active(), span), () => {
+        requestLineWriter(child)(odd);
+        child.info({ ...odd }, 'request completed');
+      });
+    } finally {
+      await shutdownTelemetry();
+    }
+    const [ours] = withoutTime(raw[0]);
+    const [pinos] = withoutTime(raw[1]);
+    assert.equal(ours, pinos);
+    const parsed = JSON.parse(raw[0] ?? '') as Record<string, unknown>;
+    assert.equal(parsed.trace_id, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(parsed.component, 'http');
+    assert.equal(parsed.request_id, 'a"b\\c');
+  });
+
+  test('nothing below the logger level; a logger that is not pino gets the plain call', () => {
+    const { logger, raw } = capture('warn');
+    requestLineWriter(logger)(fields);
+    assert.equal(raw.length, 0);
+    const calls: unknown[][] = [];
+    const standIn = { info: (...args: unknown[]) => calls.push(args) } as unknown as Logger;
+    requestLineWriter(standIn)(fields);
+    assert.deepEqual(calls, [[fields, 'request completed']]);
+  });
 });
