@@ -1,38 +1,13 @@
 /**
- * Bundles one program into a single ES module with its source map, and writes the entry its image
- * runs:
- *
- *   node ../scripts/bundle.ts src/cli.ts dist/cli.js      (from the program's workspace)
- *
- * writes dist/cli.bundle.js (+ .map) and dist/cli.js, a two-line entry that turns on Node's
- * compile cache in dist/compile-cache/ and imports the bundle. Run `node dist/cli.js --help` once
- * to fill the cache (the Dockerfiles do, as the user the image runs as: Node keeps one cache per
- * user id); where it cannot be written (a read-only root filesystem) Node reads it and writes
- * nothing.
- *
- * Why: a Node start of the per-file build spent about 60 % of its CPU resolving, reading and
- * compiling some 600 modules (fastify, OpenTelemetry, pino, pg, prom-client); one file has none of
- * that, and the cache spares most of compiling it. The workspaces' sources are bundled through the
- * "source" condition (platform included), their dependencies from node_modules. Left outside,
- * resolved from node_modules at run time (scripts/bundle-external.json): packages that read files
- * of their own or load late (PGlite's WASM, pino-pretty for a terminal, the /docs page) and pg's
- * optional native binding.
- *
- * Built-in modules are required, not imported: an ES import of node:http builds its ES module
- * facade, which reads every export, and one of them (WebSocket) loads Node's bundled undici,
- * about 40 ms of CPU at every start.
- *
- * The source map maps the workspaces' TypeScript only: `node --enable-source-maps` parses every
- * mapping of a map when it loads the file, and the dependencies' mappings (about 95 % of the
- * bundle) cost 70-180 ms of CPU per start. Where dependency code begins, the map marks the position
- * unmapped, so a frame in a dependency shows its place in the bundle (unminified, under a
- * `// node_modules/<package>/<file>` comment), never a wrong TypeScript line.
- *
- * Runs with Node's type stripping (Node >= 22.18): erasable TypeScript only.
+ * `node ../scripts/bundle.ts src/cli.ts dist/cli.js` (from a workspace): one ES module bundle with
+ * its source map (dist/cli.bundle.js) and the entry the image runs (dist/cli.js), which turns on
+ * Node's compile cache in dist/compile-cache/ (filled by `node dist/cli.js --help`). One file and
+ * its cache spare a start about 60 % of its CPU (resolving and compiling some 600 modules).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { basename, dirname, relative } from 'node:path';
+import { decode, encode, type SourceMapSegment } from '@jridgewell/sourcemap-codec';
 import { build, type Plugin } from 'esbuild';
 
 const [entry, outfile] = process.argv.slice(2);
@@ -41,13 +16,17 @@ if (!entry || !outfile) {
   process.exit(2);
 }
 
-// Also read by scripts/runtime-modules.ts, which copies these packages into the images.
+// Left outside, loaded from node_modules: packages that read files of their own or load late
+// (PGlite's WASM, pino-pretty, the /docs page) and pg-native. scripts/runtime-modules.ts copies
+// them into the images.
 const external = JSON.parse(
   readFileSync(new URL('bundle-external.json', import.meta.url), 'utf8'),
 ) as string[];
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
+// Built-ins are required, not imported: an ES import of node:http builds its module facade,
+// which reads every export, and one (WebSocket) loads Node's bundled undici: 40 ms per start.
 const builtinsThroughRequire: Plugin = {
   name: 'builtins-through-require',
   setup(b) {
@@ -62,42 +41,6 @@ const builtinsThroughRequire: Plugin = {
   },
 };
 
-const base64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const digit = new Map([...base64].map((c, i) => [c, i]));
-
-function decodeVlq(text: string): number[] {
-  const values: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const c of text) {
-    const d = digit.get(c);
-    if (d === undefined) throw new Error(`bad source map character ${c}`);
-    value += (d & 31) << shift;
-    if (d & 32) {
-      shift += 5;
-    } else {
-      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return values;
-}
-
-function encodeVlq(values: number[]): string {
-  let out = '';
-  for (const v of values) {
-    let rest = v < 0 ? (-v << 1) | 1 : v << 1;
-    do {
-      let d = rest & 31;
-      rest >>>= 5;
-      if (rest > 0) d |= 32;
-      out += base64[d];
-    } while (rest > 0);
-  }
-  return out;
-}
-
 interface SourceMapV3 {
   version: 3;
   sources: string[];
@@ -106,70 +49,48 @@ interface SourceMapV3 {
   file?: string;
 }
 
-/** Keeps the mappings of `own` sources; a run of other code starts with an unmapped segment. */
+/**
+ * Keeps the mappings of `own` sources: --enable-source-maps parses every mapping at load, and the
+ * dependencies' (95 %) cost 70-180 ms per start. A run of dependency code starts with an unmapped
+ * segment, so its frames show their place in the bundle, never a wrong TypeScript line.
+ */
 function trimSourceMap(map: SourceMapV3, own: (source: string) => boolean): SourceMapV3 {
-  const keep = map.sources.map(own);
-  const newIndex = new Map<number, number>();
+  const newIndex: (number | undefined)[] = [];
   const sources: string[] = [];
   map.sources.forEach((s, i) => {
-    if (keep[i]) {
-      newIndex.set(i, sources.length);
-      sources.push(s);
-    }
+    if (!own(s)) return;
+    newIndex[i] = sources.length;
+    sources.push(s);
   });
   const names: string[] = [];
   const nameIndex = new Map<number, number>();
-  let source = 0;
-  let line = 0;
-  let column = 0;
-  let name = 0;
-  let out = { source: 0, line: 0, column: 0, name: 0 };
   let inOwn = false;
-  const lines = map.mappings.split(';').map((text) => {
-    let generated = 0;
-    let prevGenerated = 0;
-    const segments: string[] = [];
-    for (const seg of text === '' ? [] : text.split(',')) {
-      const v = decodeVlq(seg);
-      generated += v[0]!;
-      if (v.length === 1) continue;
-      source += v[1]!;
-      line += v[2]!;
-      column += v[3]!;
-      if (v.length >= 5) name += v[4]!;
-      if (!keep[source]) {
-        if (inOwn) {
-          segments.push(encodeVlq([generated - prevGenerated]));
-          prevGenerated = generated;
-          inOwn = false;
-        }
+  const lines = decode(map.mappings).map((segments) => {
+    const out: SourceMapSegment[] = [];
+    for (const seg of segments) {
+      if (seg.length === 1) continue;
+      const s = newIndex[seg[1]];
+      if (s === undefined) {
+        if (inOwn) out.push([seg[0]]);
+        inOwn = false;
         continue;
       }
       inOwn = true;
-      const s = newIndex.get(source)!;
-      const fields = [
-        generated - prevGenerated,
-        s - out.source,
-        line - out.line,
-        column - out.column,
-      ];
-      out = { ...out, source: s, line, column };
-      if (v.length >= 5) {
-        let n = nameIndex.get(name);
-        if (n === undefined) {
-          n = names.length;
-          nameIndex.set(name, n);
-          names.push(map.names[name]!);
-        }
-        fields.push(n - out.name);
-        out.name = n;
+      if (seg.length === 4) {
+        out.push([seg[0], s, seg[2], seg[3]]);
+        continue;
       }
-      prevGenerated = generated;
-      segments.push(encodeVlq(fields));
+      let n = nameIndex.get(seg[4]);
+      if (n === undefined) {
+        n = names.length;
+        nameIndex.set(seg[4], n);
+        names.push(map.names[seg[4]]!);
+      }
+      out.push([seg[0], s, seg[2], seg[3], n]);
     }
-    return segments.join(',');
+    return out;
   });
-  return { ...map, sources, names, mappings: lines.join(';') };
+  return { ...map, sources, names, mappings: encode(lines) };
 }
 
 const own = (source: string) => !source.includes('node_modules/') && !source.startsWith('builtin:');
@@ -204,12 +125,11 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // ES module builds first where a package has both: esbuild drops what is never imported from
-  // them (the CommonJS builds of OpenTelemetry pull all of semantic-conventions and sdk-metrics),
-  // and calls into them are direct instead of through a getter per imported name. mainFields
-  // picks them where a package has no "exports"; the "module" condition where it has (custom
-  // conditions turn esbuild's default ones off; @opentelemetry/api's "exports" name its ES module
-  // build only under "module").
+  // ES module builds first: esbuild drops what is never imported from them (OpenTelemetry's
+  // CommonJS builds pull all of semantic-conventions and sdk-metrics) and calls are direct, not
+  // through a getter per name. mainFields picks them without "exports", the "module" condition
+  // with it (custom conditions turn esbuild's defaults off; @opentelemetry/api's "exports" name
+  // its ES module build only under "module").
   conditions: ['source', 'module'],
   mainFields: ['module', 'main'],
   external,

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests run (apt-get, as root on Debian); otherwise one line per
 # missing tool names its package and those tests skip. Under CI=true a missing tool is an error.
-#   bash scripts/install-test-tools.sh [--containers]   (--containers: podman, buildah, ...)
+#   bash scripts/install-test-tools.sh [--containers] [--bench]
+#     (--containers: podman, buildah, ...; --bench: wrk, a second load client for the bench)
 #   TEST_TOOLS_INSTALL=no  only report, never install
 set -euo pipefail
 
 containers=false
+bench=false
 for arg in "$@"; do
   case "$arg" in
     --containers) containers=true ;;
+    --bench) bench=true ;;
     *)
-      echo "install-test-tools.sh: unknown option '$arg' (known: --containers)" >&2
+      echo "install-test-tools.sh: unknown option '$arg' (known: --containers, --bench)" >&2
       exit 2
       ;;
   esac
@@ -56,6 +59,9 @@ scan() {
     need debootstrap debootstrap
     need docker-compose docker-compose
     need newuidmap uidmap
+  fi
+  if [ "$bench" = true ]; then
+    need wrk wrk
   fi
 }
 

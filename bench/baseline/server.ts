@@ -11,9 +11,11 @@ import pg from 'pg';
 
 // The SQL of the API's two read paths, copied verbatim from order-food/src (order-repository.ts
 // listOrders + itemsOf, product-repository.ts listProducts) so the bare server does the same
-// database work; a product's columns and its JSON come from the data model, as the API's do. bench/test/baseline.test.ts checks they still match the API's source.
+// database work; a product's columns and its JSON come from the data model, as the API's do.
+// bench/test/baseline.test.ts checks they still match the API's source.
 
-export const orderColumns = `id, user_id, status, total_cents, delivery_address, delivery_note, created_at, updated_at,
+export const orderColumns = `id, user_id, status, total_cents, delivery_address, delivery_note, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
 
 /** A customer's orders, newest first: listOrders with userId and no cursor ($1 user, $2 limit+1). */
@@ -37,8 +39,8 @@ interface OrderRow {
   total_cents: number;
   delivery_address: string | null;
   delivery_note: string | null;
-  created_at: Date;
-  updated_at: Date;
+  created_at: string;
+  updated_at: string;
   position: string;
 }
 interface ItemRow {
@@ -122,8 +124,8 @@ async function main(): Promise<void> {
           quantity: i.quantity,
           unitPriceCents: i.unit_price_cents,
         })),
-        createdAt: r.created_at.toISOString(),
-        updatedAt: r.updated_at.toISOString(),
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
         ...(r.delivery_address === null
           ? {}
           : {

@@ -49,9 +49,9 @@ function summaryLine(name: string, s: Summary): string {
   return `- **${name}**: ${round(s.cpuUsPerRequest)} µs CPU/request, ${Math.round(s.rps)} req/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (median of ${s.rounds} rounds)`;
 }
 
-function describeRun(ctx: BenchContext): string {
+function describeRun(ctx: BenchContext, levels: number[] = [10]): string {
   const s = ctx.scale;
-  return `Closed loop (autocannon, 10 connections), ${s.warmupRequests} warm-up requests per server, then ${s.rounds} alternating rounds of ${s.roundRequests} requests; CPU = utime+stime of the server process over the round / requests.`;
+  return `Closed loop (autocannon, ${levels.join(' and ')} connections), ${s.warmupRequests} warm-up requests per server, then ${s.rounds} alternating rounds of ${s.roundRequests} requests${levels.length > 1 ? ' at each level' : ''}; CPU = utime+stime of the server process over the round / requests.`;
 }
 
 /** Variants of the API that tell its overhead apart (--breakdown): each leaves one more part out. */
@@ -70,6 +70,11 @@ interface VersusBare {
   label: string;
   request: HttpRequest;
   description: string;
+  /**
+   * Closed-loop connections to measure at: one figure `<id>.c<n>` per level, rounds of every level
+   * interleaved on the same two servers; without it one figure `<id>` at 10.
+   */
+  levels?: number[];
 }
 
 /** The API with production defaults against the bare server, same request, same database. */
@@ -89,22 +94,40 @@ async function versusBare(ctx: BenchContext, v: VersusBare): Promise<GroupResult
     await samePage(api, bare, v.request);
     const sink0 = ctx.sink.spans;
     const names = ['api', 'bare', ...variants.map((x) => x.name)];
+    const levels = v.levels ?? [10];
+    const suffix = (n: number) => (v.levels ? ` c${n}` : '');
     const { rounds, summary } = await alternate({
       ...abOptions(ctx),
-      contenders: servers.map((server, i) => ({ name: names[i]!, server, request: v.request })),
+      contenders: levels.flatMap((n) =>
+        servers.map((server, i) => ({
+          name: `${names[i]!}${suffix(n)}`,
+          server,
+          request: v.request,
+          connections: n,
+        })),
+      ),
     });
     const spans = ctx.sink.spans - sink0;
-    const a = summary.api!;
-    const b = summary.bare!;
+    const figures = levels.map((n) =>
+      figure(
+        v.levels ? `${v.id}.c${n}` : v.id,
+        summary[`api${suffix(n)}`]!.cpuUsPerRequest,
+        summary[`bare${suffix(n)}`]!.cpuUsPerRequest,
+      ),
+    );
     return {
-      figures: [figure(v.id, a.cpuUsPerRequest, b.cpuUsPerRequest)],
-      details: { api: a, bare: b, summary, rounds, customerOrders: data.customerOrders, spans },
+      figures,
+      details: { summary, rounds, customerOrders: data.customerOrders, spans },
       markdown: [
-        `${v.description} ${describeRun(ctx)}`,
+        `${v.description} ${describeRun(ctx, levels)}`,
         '',
-        summaryLine('API', a),
-        summaryLine('bare', b),
-        ...variants.map((x) => summaryLine(`${x.name} (${x.what})`, summary[x.name]!)),
+        ...levels.flatMap((n) => [
+          summaryLine(`API${suffix(n)}`, summary[`api${suffix(n)}`]!),
+          summaryLine(`bare${suffix(n)}`, summary[`bare${suffix(n)}`]!),
+          ...variants.map((x) =>
+            summaryLine(`${x.name}${suffix(n)} (${x.what})`, summary[`${x.name}${suffix(n)}`]!),
+          ),
+        ]),
         `- spans the API exported: ${spans}`,
         '',
         roundsTable(rounds),
@@ -125,6 +148,7 @@ export function ordersRead(ctx: BenchContext): Promise<GroupResult> {
         path: '/api/orders?limit=20',
         headers: { authorization: `Bearer ${data.token}` },
       },
+      levels: [10, 50],
       description: `GET /api/orders?limit=20 as one customer (${data.customerOrders} orders) with a bearer token. API with the chart's production defaults (ENVIRONMENT=production, LOG_LEVEL=info, 10 % parent-based trace sampling exported over OTLP/HTTP protobuf to a local sink, metrics on) vs the bare Fastify + pg server in bench/baseline (same fast-jwt verifier options, same three SQL statements: the caller's role, the page, its lines).`,
     }),
   );

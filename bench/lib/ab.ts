@@ -7,6 +7,8 @@ export interface Contender {
   name: string;
   server: RunningServer;
   request: HttpRequest | (() => HttpRequest);
+  /** Closed-loop connections for this contender's rounds (default: the options'). */
+  connections?: number;
 }
 
 export interface Round {
@@ -73,12 +75,18 @@ export async function measureRound(
   };
 }
 
-/** Warm-up for each contender, then rounds A B A B …; medians per contender. */
+/**
+ * Warm-up for each server (once, however many contenders share it), then rounds A B A B …;
+ * medians per contender.
+ */
 export async function alternate(
   options: AlternateOptions,
 ): Promise<{ rounds: Round[]; summary: Record<string, Summary> }> {
   const connections = options.connections ?? 10;
+  const warmed = new Set<RunningServer>();
   for (const c of options.contenders) {
+    if (warmed.has(c.server)) continue;
+    warmed.add(c.server);
     check(
       `${c.name} warm-up`,
       await closedLoop({
@@ -92,7 +100,8 @@ export async function alternate(
   const rounds: Round[] = [];
   for (let i = 1; i <= options.rounds; i++) {
     for (const c of options.contenders) {
-      rounds.push({ ...(await measureRound(c, options.requestsPerRound, connections)), round: i });
+      const n = c.connections ?? connections;
+      rounds.push({ ...(await measureRound(c, options.requestsPerRound, n)), round: i });
     }
   }
   const summary: Record<string, Summary> = {};

@@ -27,13 +27,15 @@ export interface FigureSpec {
 }
 
 export const catalog: readonly FigureSpec[] = [
-  {
-    id: 'orders_read_vs_bare',
-    group: 'orders-read',
-    unit: 'µs CPU/request',
-    goal: { on: 'ratio', op: '>=', limit: 0.8 },
-    title: 'GET /api/orders?limit=20, production defaults, vs bare Fastify + pg',
-  },
+  ...[10, 50].map(
+    (n): FigureSpec => ({
+      id: `orders_read_vs_bare.c${n}`,
+      group: 'orders-read',
+      unit: 'µs CPU/request',
+      goal: { on: 'ratio', op: '>=', limit: 0.8 },
+      title: `GET /api/orders?limit=20, production defaults, vs bare Fastify + pg, ${n} connections`,
+    }),
+  ),
   {
     id: 'tracing_full_vs_off',
     group: 'tracing',

@@ -49,12 +49,12 @@ describe('statistics', () => {
 
 describe('figures', () => {
   test('a ratio is the baseline cost over ours, and the goal is checked on it', () => {
-    const f = figure('orders_read_vs_bare', 200, 150);
+    const f = figure('orders_read_vs_bare.c10', 200, 150);
     assert.deepEqual(Object.keys(f), ['id', 'value', 'unit', 'baseline', 'ratio', 'goal', 'met']);
     assert.equal(f.ratio, 0.75);
     assert.equal(f.goal, 'ratio >= 0.8');
     assert.equal(f.met, false);
-    assert.equal(figure('orders_read_vs_bare', 160, 150).met, true);
+    assert.equal(figure('orders_read_vs_bare.c50', 160, 150).met, true);
   });
 
   test('a value goal is checked on the value; a watched figure has none', () => {
@@ -75,7 +75,8 @@ describe('figures', () => {
   test('the issue’s figure ids are all in the catalog', () => {
     const ids = catalog.map((s) => s.id);
     for (const id of [
-      'orders_read_vs_bare',
+      'orders_read_vs_bare.c10',
+      'orders_read_vs_bare.c50',
       'tracing_full_vs_off',
       'menu_read_vs_bare',
       'orders_p99_ms_at_500rps',
@@ -94,6 +95,10 @@ describe('figures', () => {
       ['menu_read_vs_bare'],
     );
     assert.equal(selectFigures(['node_startup_ms']).length, 3);
+    assert.deepEqual(
+      selectFigures(['orders_read_vs_bare']).map((s) => s.id),
+      ['orders_read_vs_bare.c10', 'orders_read_vs_bare.c50'],
+    );
     assert.deepEqual(
       selectFigures(['orders-write']).map((s) => s.id),
       ['orders_p99_ms_at_500rps', 'orders_p50_ms_at_500rps', 'orders_max_sustainable_rps'],

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from '@order-food/platform/database';
-import { LazyChildLogger, type Logger, requestLineWriter } from '@order-food/platform/logger';
+import { type Logger, requestLineWriter } from '@order-food/platform/logger';
 import type { ProgramContext } from '@order-food/platform/program';
 import { waitForDatabase } from '@order-food/platform/wait-for-database';
 import Fastify, {
@@ -105,8 +105,8 @@ export const app = fp<AppOptions>(
       done(null, payload);
     });
     // One line per request (Fastify's own two are disabled); probes only at debug level. Every
-    // field of it is the server's own (the route template, not the URL), so it is written without
-    // pino's redaction and serializers (requestLineWriter).
+    // field is the server's own, so the line is written in one template (requestLineWriter): on
+    // the cached menu page pino's generic path cost 15-23 % of the page (bench/findings.md).
     const requestLog = fastify.log as Logger;
     const writeRequestLine = requestLineWriter(requestLog);
     fastify.addHook('onResponse', (request, reply, done) => {
@@ -180,10 +180,6 @@ export function serverOptions(
       disableRequestLogging: true,
       requestIdLogLabel: 'request_id',
     }),
-    // request.log is made when a request first logs through it (most never do: the request line
-    // has a logger of its own).
-    childLoggerFactory: (parent, bindings, options) =>
-      new LazyChildLogger(parent as Logger, bindings, options) as unknown as Logger,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -1,6 +1,7 @@
 import type { Queryable } from '@order-food/platform/database';
 import {
   type DeliveryT,
+  isoTimestampColumn,
   maxQuantity,
   type OrderStatus,
   type OrderT,
@@ -16,8 +17,8 @@ interface OrderRow {
   total_cents: number;
   delivery_address: string | null;
   delivery_note: string | null;
-  created_at: Date;
-  updated_at: Date;
+  created_at: string;
+  updated_at: string;
   position: string;
 }
 
@@ -30,7 +31,8 @@ interface ItemRow {
 
 // position keeps created_at to the microsecond: a cursor built from a JS Date (milliseconds)
 // would skip or repeat orders created within the same millisecond.
-const columns = `id, user_id, status, total_cents, delivery_address, delivery_note, created_at, updated_at,
+const columns = `id, user_id, status, total_cents, delivery_address, delivery_note, ${isoTimestampColumn('created_at')},
+  ${isoTimestampColumn('updated_at')},
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
 
 /** An order without a delivery leaves the field out, as the schema's serializer would. */
@@ -55,8 +57,8 @@ function toOrder(r: OrderRow, items: ItemRow[]): OrderT {
       quantity: i.quantity,
       unitPriceCents: i.unit_price_cents,
     })),
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
     ...deliveryOf(r),
   };
 }

@@ -15,7 +15,7 @@ import { conflict, notFound } from './problem.js';
 /** Channel on which every product change is announced, so each replica drops its menu cache. */
 export const productsChannel = 'order_food_products_changed';
 
-/** created_at and updated_at arrive as Dates; the model's fields by their columns. */
+/** created_at and updated_at arrive as ISO strings (isoTimestampColumn); the rest by column. */
 type ProductRow = Record<string, unknown> & { id: string; name: string };
 
 const columns = productRowColumns;

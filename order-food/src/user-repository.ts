@@ -1,5 +1,5 @@
 import type { Queryable } from '@order-food/platform/database';
-import type { RoleT, UserT } from '@order-food/platform/model';
+import { isoTimestampColumn, type RoleT, type UserT } from '@order-food/platform/model';
 import { conflict } from './problem.js';
 
 interface UserRow {
@@ -7,10 +7,10 @@ interface UserRow {
   email: string;
   name: string;
   role: RoleT;
-  created_at: Date;
+  created_at: string;
 }
 
-const columns = 'id, email, name, role, created_at';
+const columns = `id, email, name, role, ${isoTimestampColumn('created_at')}`;
 
 function toUser(r: UserRow): UserT {
   return {
@@ -18,7 +18,7 @@ function toUser(r: UserRow): UserT {
     email: r.email,
     name: r.name,
     role: r.role,
-    createdAt: r.created_at.toISOString(),
+    createdAt: r.created_at,
   };
 }
 

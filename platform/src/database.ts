@@ -2,13 +2,10 @@ import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DatabaseTarget } from './config.js';
 import type { Logger } from './logger.js';
-import { parseTimestamptzText } from './pg-timestamp.js';
 import { createPGlite } from './pglite.js';
 import { report, type SpanTarget, traced } from './statement-report.js';
-import { type StatementCallback, StatementWatchdog } from './statement-watchdog.js';
 
 export { operationOf } from './statement-report.js';
-export { StatementWatchdog } from './statement-watchdog.js';
 
 export type Row = Record<string, unknown>;
 
@@ -51,6 +48,8 @@ export interface Database extends Queryable {
 
 export type QueryObserver = (operation: string, durationSeconds: number, ok: boolean) => void;
 
+type StatementCallback = (err: Error | null, result?: pg.QueryResult) => void;
+
 export interface DatabaseOptions {
   logger: Logger;
   applicationName: string;
@@ -65,16 +64,10 @@ export interface DatabaseOptions {
   onQuery?: QueryObserver;
 }
 
-/**
- * bigint counts fit in a number for anything this service stores; timestamptz values are read
- * without regular expressions (pg-timestamp.ts).
- */
+/** bigint counts fit in a number for anything this service stores. */
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (format !== 'binary') {
-      if (oid === 20) return (value: string) => Number(value);
-      if (oid === 1184) return parseTimestamptzText;
-    }
+    if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
     return pg.types.getTypeParser(oid, format);
   },
 };
@@ -106,6 +99,9 @@ function createPostgres(
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
     keepAlive: true,
     types: pgTypes,
+    // pg's client-side bound: an overdue statement fails with "Query read timeout", and the
+    // adapter then discards its connection (release with the error, below).
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     ...(statementTimeout
       ? {
           onConnect: async (client: pg.ClientBase) => {
@@ -126,19 +122,15 @@ function createPostgres(
     logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
   );
 
-  const watchdog = options.queryTimeoutMs
-    ? new StatementWatchdog(options.queryTimeoutMs)
-    : undefined;
   // The callback form of client.query: its promise form kept every query and its rows alive
-  // through young-generation collections as well (see StatementWatchdog).
+  // through young-generation collections.
   const send = (
     client: pg.PoolClient,
     text: string,
     params: readonly unknown[] | undefined,
     callback: StatementCallback,
   ): void => {
-    if (watchdog) watchdog.run(client, text, params, callback);
-    else client.query(text, params as unknown[], (err: Error | null, r) => callback(err, r));
+    client.query(text, params as unknown[], (err: Error | null, r) => callback(err, r));
   };
   const run = (client: pg.PoolClient, text: string, params?: readonly unknown[]) =>
     new Promise<pg.QueryResult>((resolve, reject) => {
@@ -191,7 +183,7 @@ function createPostgres(
     });
 
   // One statement on a pooled connection, as pool.query does (checkout, statement and return in
-  // callbacks, one promise for the caller), but under the watchdog and reported (report()). A
+  // callbacks, one promise for the caller), but reported (report()). A
   // connection that failed (not a statement the server refused) is discarded, not reused; one
   // lost while the statement runs is also logged, as in a transaction.
   const single = (
@@ -256,10 +248,7 @@ function createPostgres(
       return listenPostgres(target.url, options, channel, onMessage);
     },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => {
-      watchdog?.close();
-      return pool.end();
-    },
+    close: () => pool.end(),
   };
 }
 

@@ -1,16 +1,7 @@
 import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { INVALID_TRACEID, type SpanContext, trace } from '@opentelemetry/api';
-import {
-  type Bindings,
-  type ChildLoggerOptions,
-  type DestinationStream,
-  type Level,
-  type LevelWithSilentOrString,
-  type Logger,
-  type LoggerOptions,
-  pino,
-} from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -86,14 +77,10 @@ const logFlushIntervalMs = 250;
 const buffered = new Set<{ flushSync(): void }>();
 
 /**
- * JSON lines on stdout; human-readable only when stdout is a terminal.
- *
- * Lines are written in batches: a line waits in memory until 8 KiB of lines are ready or for at
- * most logFlushIntervalMs, and what is left is written when the process exits (also on
- * process.exit and after an uncaught exception). A write(2) per line cost a busy API more CPU
- * than the rest of the log line, and handing each write to another thread cost as much again on
- * a one-core pod; a batch is written at once, on the main thread. Only a SIGKILL or a crash of
- * the runtime itself loses the last quarter second of lines.
+ * JSON lines on stdout (human-readable only on a terminal), written in batches of 8 KiB or every
+ * logFlushIntervalMs, the rest at exit (process.exit and uncaught exceptions too): a write(2) per
+ * line cost more CPU than the line, and another thread as much again on a one-core pod. Only a
+ * SIGKILL or a crash of the runtime loses the last quarter second of lines.
  */
 export function createLogger(
   service: string,
@@ -139,75 +126,6 @@ export function createLogger(
   return pino(options, stream);
 }
 
-type LogArgs = Parameters<Logger['info']>;
-
-/**
- * A child logger that is made when it is first used. Fastify makes a child of its logger for every
- * request (request.log, bound to the request id), and a pino child serializes its bindings and runs
- * them through redaction when it is made: about a twentieth of what a cached menu page cost the
- * API. Most requests never log through request.log (the request line has a logger of its own), so
- * the API hands Fastify this instead (childLoggerFactory): lines written through it are the lines
- * the real child would write.
- */
-export class LazyChildLogger {
-  readonly #parent: Logger;
-  readonly #bindings: Bindings;
-  readonly #options: ChildLoggerOptions | undefined;
-  #child: Logger | undefined;
-
-  constructor(parent: Logger, bindings: Bindings, options?: ChildLoggerOptions) {
-    this.#parent = parent;
-    this.#bindings = bindings;
-    this.#options = options;
-  }
-
-  /** The real child, made on first use. */
-  get logger(): Logger {
-    this.#child ??= this.#parent.child(this.#bindings, this.#options);
-    return this.#child;
-  }
-
-  get level(): LevelWithSilentOrString {
-    return this.#child?.level ?? this.#options?.level ?? this.#parent.level;
-  }
-
-  set level(level: LevelWithSilentOrString) {
-    this.logger.level = level;
-  }
-
-  isLevelEnabled(level: Level): boolean {
-    return this.logger.isLevelEnabled(level);
-  }
-
-  fatal(...args: LogArgs): void {
-    this.logger.fatal(...args);
-  }
-  error(...args: LogArgs): void {
-    this.logger.error(...args);
-  }
-  warn(...args: LogArgs): void {
-    this.logger.warn(...args);
-  }
-  info(...args: LogArgs): void {
-    this.logger.info(...args);
-  }
-  debug(...args: LogArgs): void {
-    this.logger.debug(...args);
-  }
-  trace(...args: LogArgs): void {
-    this.logger.trace(...args);
-  }
-  silent(): void {}
-
-  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
-    return this.logger.child(bindings, options);
-  }
-
-  bindings(): Bindings {
-    return this.logger.bindings();
-  }
-}
-
 /** The fields of the API's request line. */
 export interface RequestLine {
   /** From the server's request id generator: [A-Za-z0-9._:-] only. */
@@ -227,12 +145,10 @@ function jsonString(value: string): string {
 }
 
 /**
- * Writes the request line at info level, the line logger.info(fields, msg) would write for a
- * logger made with loggerOptions (the same keys in the same order, the trace ids of the active
- * span, the logger's bindings), formatted in one template instead of pino's generic path: every
- * field is the server's own (no redaction, no serializers), and on a cached menu page pino's merge
- * of the mixin, its per-key serialization and the redaction pass cost as much as the page itself.
- * platform/test/logger.test.ts holds it to pino's own line.
+ * Writes the request line logger.info(fields, msg) would write (same keys, order, span ids and
+ * bindings) in one template, through pino's stream and bindings symbols: every field is the
+ * server's own, and pino's generic path cost 9-23 % of a cached menu page end to end
+ * (bench/findings.md). platform/test/logger.test.ts holds it to pino's own line.
  */
 export function requestLineWriter(
   logger: Logger,

@@ -240,15 +240,22 @@ export type ProductT = Static<typeof Product>;
 
 const productPairs = Object.keys(productFields).map((k) => [k, columnOf(k)] as const);
 
+/**
+ * A timestamptz column as the API answers it (ISO 8601 in UTC, milliseconds, what
+ * Date.toISOString writes), formatted by PostgreSQL: the API only passes it on.
+ */
+export const isoTimestampColumn = (column: string): string =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
 /** The columns of a product row, as the API and the bench baseline select them. */
-export const productRowColumns = `id, ${columnsOf(productFields).join(', ')}, created_at, updated_at`;
+export const productRowColumns = `id, ${columnsOf(productFields).join(', ')}, ${isoTimestampColumn('created_at')}, ${isoTimestampColumn('updated_at')}`;
 
 /** A product row (productRowColumns) as the API answers it. */
 export function productFromRow(row: Record<string, unknown>): ProductT {
   const product: Record<string, unknown> = { id: row.id };
   for (const [key, column] of productPairs) product[key] = row[column];
-  product.createdAt = (row.created_at as Date).toISOString();
-  product.updatedAt = (row.updated_at as Date).toISOString();
+  product.createdAt = row.created_at as string;
+  product.updatedAt = row.updated_at as string;
   return product as ProductT;
 }
 

@@ -1,76 +1,51 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, type TestContext, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { parseDatabaseTarget } from '../src/config.js';
-import { createDatabase, type Database, StatementWatchdog } from '../src/database.js';
+import { createDatabase, type Database } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 
-describe('StatementWatchdog, on a real connection', () => {
+describe('statement_timeout (DB_STATEMENT_TIMEOUT), on a real server', () => {
   let testDb: TestDatabase;
+  let db: Database;
 
   before(async () => {
-    testDb = await createTestDatabase('platform_watchdog');
+    testDb = await createTestDatabase('platform_stmt_timeout');
+    if (testDb.kind !== 'postgres') return;
+    db = await createDatabase(parseDatabaseTarget({ DATABASE_URL: testDb.url }), {
+      logger: createLogger('test', 'silent'),
+      applicationName: 'platform-test',
+      max: 1,
+      statementTimeoutMs: 200,
+    });
   });
 
   after(async () => {
+    await db?.close();
     await testDb?.drop();
   });
 
-  /** A connection of its own, ended when the test ends. */
-  async function connection(t: TestContext): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: testDb.url });
-    // The watchdog closes the socket of an overdue statement: pg reports that here too.
-    client.on('error', () => undefined);
-    await client.connect();
-    t.after(() => client.end().catch(() => undefined));
-    return client;
-  }
-
-  /** One statement through the watchdog, as a promise. */
-  function statement(watchdog: StatementWatchdog, client: pg.ClientBase, text: string) {
-    return new Promise<pg.QueryResult>((resolve, reject) => {
-      watchdog.run(client, text, undefined, (err, result) =>
-        err ? reject(err) : resolve(result!),
-      );
-    });
-  }
-
-  test('a statement answered in time resolves and is no longer watched', async (t) => {
+  test('a direct connection carries it as a session setting; the server cancels pg_sleep', async (t) => {
     if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
-    const watchdog = new StatementWatchdog(60_000);
-    t.after(() => watchdog.close());
-    const client = await connection(t);
-    const result = await statement(watchdog, client, 'SELECT 1 AS ok');
-    assert.deepEqual(result.rows, [{ ok: 1 }]);
-    assert.equal(watchdog.running, 0);
-  });
-
-  test('a statement that does not answer in time fails with "Query read timeout" and its connection is closed', async (t) => {
-    if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
-    const watchdog = new StatementWatchdog(200);
-    t.after(() => watchdog.close());
-    const client = await connection(t);
-    const ended = new Promise((resolve) => client.once('end', resolve));
-    await assert.rejects(
-      statement(watchdog, client, 'SELECT pg_sleep(30)'),
-      /Query read timeout: the database did not answer within 200 ms/,
+    const { rows } = await db.query<{ s: string }>(
+      "SELECT current_setting('statement_timeout') AS s",
     );
-    await ended;
-    assert.equal(watchdog.running, 0);
-    await assert.rejects(client.query('SELECT 1'));
+    assert.equal(rows[0]?.s, '200ms');
+    const err = await db.query('SELECT pg_sleep(5)').catch((e: unknown) => e);
+    assert.ok(err instanceof pg.DatabaseError);
+    assert.equal(err.code, '57014');
+    // A statement the server cancelled leaves the connection usable.
+    const again = await db.query<{ ok: number }>('SELECT 1 AS ok');
+    assert.equal(again.rows[0]?.ok, 1);
   });
 
-  test('a statement the server refuses keeps its own error and its connection', async (t) => {
+  test('a transaction sets it locally', async (t) => {
     if (testDb.kind !== 'postgres') return t.skip('needs a PostgreSQL server');
-    const watchdog = new StatementWatchdog(60_000);
-    t.after(() => watchdog.close());
-    const client = await connection(t);
-    const err = await statement(watchdog, client, 'SELECT * FROM nope').catch((e: unknown) => e);
-    assert.ok(err instanceof pg.DatabaseError);
-    assert.equal(err.code, '42P01');
-    const result = await statement(watchdog, client, 'SELECT 1 AS ok');
-    assert.deepEqual(result.rows, [{ ok: 1 }]);
+    await assert.rejects(
+      db.transaction((tx) => tx.query('SELECT pg_sleep(5)')),
+      (err: unknown) => err instanceof pg.DatabaseError && err.code === '57014',
+    );
   });
 });
 

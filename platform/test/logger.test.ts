@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
-import { createLogger, LazyChildLogger, type Logger, requestLineWriter } from '../src/logger.js';
+import { createLogger, type Logger, requestLineWriter } from '../src/logger.js';
 import { shutdownTelemetry, startTelemetry } from '../src/telemetry.js';
 import { repoRoot } from '../testing/run-program.js';
 
@@ -70,59 +70,45 @@ test('a quiet program still writes its lines while it runs, not only at exit', a
   assert.equal(r.lines.length, 1);
 });
 
-describe('LazyChildLogger', () => {
-  function capture() {
-    const lines: Record<string, unknown>[] = [];
-    const parent = createLogger('t', 'info', {
-      write: (line: string) => {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      },
+test("a child's line carries its bindings and the ids of the active span", async () => {
+  const raw: string[] = [];
+  const logger = createLogger('order-food', 'info', {
+    write: (line: string) => {
+      raw.push(line);
+    },
+  });
+  const child = logger.child({ request_id: 'a"b\\c' });
+  const span = trace.wrapSpanContext({
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: 1,
+  });
+  await startTelemetry('logger-test', { OTEL_TRACES_EXPORTER: 'none' });
+  try {
+    context.with(trace.setSpan(context.active(), span), () => {
+      child.info({ route: '/api/orders/:id', status: 200, password: 'x' }, 'request completed');
     });
-    return { parent, lines };
+  } finally {
+    await shutdownTelemetry();
   }
-
-  test('makes no child until it is used, then writes what the child would write', () => {
-    const { parent, lines } = capture();
-    let made = 0;
-    const child = parent.child.bind(parent);
-    parent.child = ((...args: Parameters<typeof child>) => {
-      made++;
-      return child(...args);
-    }) as typeof parent.child;
-    const lazy = new LazyChildLogger(parent, { request_id: 'r-1' });
-    assert.equal(lazy.level, 'info');
-    assert.equal(made, 0);
-    lazy.debug('not at info');
-    lazy.info({ status: 400, password: 'hunter2' }, 'request refused');
-    lazy.warn('plain %s', 'text');
-    assert.equal(made, 1);
-    parent
-      .child({ request_id: 'r-1' })
-      .info({ status: 400, password: 'hunter2' }, 'request refused');
-    assert.equal(lines.length, 3);
-    const [first, second, real] = lines;
-    delete first?.time;
-    delete real?.time;
-    assert.deepEqual(first, real, 'the same line as a real child writes');
-    assert.equal(first?.request_id, 'r-1');
-    assert.equal(first?.password, '[redacted]');
-    assert.equal(second?.msg, 'plain text');
-    assert.equal(second?.level, 'warn');
-  });
-
-  test('a level given to the child holds; children of it keep both bindings', () => {
-    const { parent, lines } = capture();
-    const lazy = new LazyChildLogger(parent, { request_id: 'r-2' }, { level: 'warn' });
-    assert.equal(lazy.level, 'warn');
-    lazy.info('dropped');
-    lazy.child({ step: 'x' }).error('kept');
-    assert.equal(lines.length, 1);
-    assert.equal(lines[0]?.request_id, 'r-2');
-    assert.equal(lines[0]?.step, 'x');
-    assert.equal(lazy.isLevelEnabled('error'), true);
-    assert.equal(lazy.isLevelEnabled('info'), false);
-    assert.deepEqual(lazy.bindings(), { service: 't', request_id: 'r-2' });
-  });
+  assert.equal(raw.length, 1);
+  const line = JSON.parse(raw[0] ?? '') as Record<string, unknown>;
+  assert.deepEqual(Object.keys(line), [
+    'level',
+    'time',
+    'service',
+    'request_id',
+    'trace_id',
+    'span_id',
+    'route',
+    'status',
+    'password',
+    'msg',
+  ]);
+  assert.equal(line.trace_id, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(line.request_id, 'a"b\\c');
+  assert.equal(line.password, '[redacted]');
+  assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
 
 describe('requestLineWriter', () => {

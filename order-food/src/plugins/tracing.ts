@@ -83,12 +83,11 @@ function hostPort(host: string | undefined): { address?: string; port?: number }
 }
 
 /**
- * Server spans and HTTP metrics from Fastify hooks, without patching any module: the W3C
- * traceparent is extracted, a SERVER span becomes the active context for the rest of the request
- * (database spans and log lines hang from it), and the span is named by the route template once
- * the response is known. Attributes follow the OpenTelemetry HTTP semantic conventions and are
- * only computed when the span is recording. Client addresses, query strings and headers other
- * than the user agent are left out: they can carry personal data.
+ * Server spans and HTTP metrics from Fastify hooks, without patching any module: the traceparent
+ * is extracted, a SERVER span is the active context for the request (database spans and log lines
+ * hang from it) and is named by the route template at the end. HTTP semantic-convention
+ * attributes, computed only when recording; no client addresses, query strings or headers other
+ * than the user agent (they can carry personal data).
  */
 const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) => {
   const metrics = options.metrics;
@@ -130,10 +129,12 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     if (metrics) {
       metrics.requestEnded(state.method);
       metrics.httpDuration.observe(
+        {
+          method: state.method,
+          route: route ?? unmatchedRoute,
+          status_code: status === undefined ? 'aborted' : String(status),
+        },
         (performance.now() - state.startedAt) / 1000,
-        state.method,
-        route ?? unmatchedRoute,
-        status === undefined ? 'aborted' : String(status),
       );
     }
   };
