@@ -10,6 +10,7 @@ import {
   parseCommonConfig,
 } from '@order-food/platform/config';
 import { createDatabase } from '@order-food/platform/database';
+import { isEntry } from '@order-food/platform/entry';
 import { UsageError } from '@order-food/platform/errors';
 import { createLogger } from '@order-food/platform/logger';
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
@@ -40,9 +41,13 @@ function count(flags: Record<string, string | boolean>, name: string, fallback: 
   return Number(v);
 }
 
-async function main(program: ProgramContext): Promise<number> {
+/** The program's work, for defineProgram or a launcher that runs it in its own process. */
+export async function main(
+  program: ProgramContext,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<number> {
   const args = parseArgs(
-    process.argv.slice(2),
+    [...argv],
     ['dir', 'mode', 'out', 'products', 'users', 'orders', 'seed'],
     ['json', 'force', 'help'],
   );
@@ -52,7 +57,7 @@ async function main(program: ProgramContext): Promise<number> {
     return 0;
   }
   if (!['load', 'status', 'generate'].includes(command))
-    throw new UsageError(`unknown command "${command}"\n${usage}`);
+    throw new UsageError(`unknown command "${command}" (load, status, generate; --help for usage)`);
   if (args.positionals.length > 0)
     throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
 
@@ -136,4 +141,4 @@ async function main(program: ProgramContext): Promise<number> {
   );
 }
 
-await defineProgram({ name: 'database-load', run: main });
+if (isEntry(import.meta.url)) await defineProgram({ name: 'database-load', run: main });

@@ -7,7 +7,9 @@
  */
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createDatabase, type Database } from '@order-food/platform/database';
-import { describeError } from '@order-food/platform/errors';
+import { parseArgs } from '@order-food/platform/cli';
+import { isEntry } from '@order-food/platform/entry';
+import { describeError, UsageError } from '@order-food/platform/errors';
 import { createLogger, type Logger } from '@order-food/platform/logger';
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
 import { readSchemaVersion } from '@order-food/platform/schema';
@@ -25,23 +27,49 @@ const tracer = trace.getTracer('order-food');
 
 const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-const usage = `usage: order-food [--help]
+const synopsis = 'usage: order-food [--port N] [--host ADDRESS] [--help]';
+
+const usage = `${synopsis}
 
 Serves the order-food REST API (GET /health, /ready, /metrics, /api/*, /openapi.json, /docs).
+--port and --host win over PORT and HOST.
 Configured by the environment: PORT (8080), HOST (0.0.0.0; 127.0.0.1 in development),
 DATABASE_URL (unset: embedded PGlite), JWT_SECRET (required unless ENVIRONMENT=development),
 LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT and the standard
 OTEL_* variables; see docs/DEPLOYMENT.md.
 `;
 
-async function main(program: ProgramContext): Promise<number> {
+/** --port and --host, as PORT and HOST; anything else is bad usage (exit 2, one line). */
+export function serveFlags(argv: readonly string[]): Record<string, string> {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs([...argv], ['port', 'host'], []);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; ${synopsis}`);
+  }
+  if (args.command !== undefined)
+    throw new UsageError(`unexpected argument "${args.command}"; ${synopsis}`);
+  const { port, host } = args.flags as { port?: string; host?: string };
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535))
+    throw new UsageError(`--port must be a port number from 0 to 65535, got "${port}"`);
+  return {
+    ...(port === undefined ? {} : { PORT: port }),
+    ...(host === undefined ? {} : { HOST: host }),
+  };
+}
+
+/** The API's start, for defineProgram or a launcher that runs it in its own process. */
+export async function main(
+  program: ProgramContext,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<number> {
   // --help loads the whole program and exits: the images run it at build time to fill Node's
   // compile cache.
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage);
     return 0;
   }
-  const config = parseApiConfig();
+  const config = parseApiConfig({ ...process.env, ...serveFlags(argv) });
   const log = createLogger('order-food', config.logLevel);
   program.useLogger(log);
   if (config.jwt.isDevelopmentSecret) {
@@ -251,4 +279,4 @@ async function becomeReady(
   }
 }
 
-await defineProgram({ name: 'order-food', run: main });
+if (isEntry(import.meta.url)) await defineProgram({ name: 'order-food', run: main });

@@ -15,6 +15,20 @@ export async function runCli(
   main: () => Promise<number>,
   logger?: () => Logger | undefined,
 ): Promise<never> {
+  const code = await runMain(program, main, logger);
+  await shutdownTelemetry();
+  process.exit(code);
+}
+
+/**
+ * runCli without the exit: the exit code of main, or of the error it threw, said in one line.
+ * For a launcher that runs programs in turn in its own process (npm start).
+ */
+export async function runMain(
+  program: string,
+  main: () => Promise<number>,
+  logger?: () => Logger | undefined,
+): Promise<number> {
   if (logger) setTelemetryLogger(logger);
   let code: number;
   try {
@@ -35,8 +49,7 @@ export async function runCli(
         process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
     }
   }
-  await shutdownTelemetry();
-  process.exit(code);
+  return code;
 }
 
 export interface ParsedArgs {
