@@ -1,62 +1,117 @@
 /**
- * The pod sequence on one machine: database-migration, then database-load, then the API, each
- * only after the previous one exited 0. Without DATABASE_URL all three use embedded PGlite in .data/.
- * ENVIRONMENT defaults to development here, as in `npm run token`; nowhere else.
+ * The pod sequence on one machine, in one process: database-migration, then database-load, then
+ * the API, each only after the previous one finished with 0; a failing step stops the sequence with
+ * its exit code and its one error line. Without DATABASE_URL all three use one embedded PGlite in
+ * .data/, opened once (opening it is most of a step's start-up). ENVIRONMENT defaults to
+ * development here, as in `npm run token`; nowhere else.
  *
- * One start is one trace, as in a pod: a fresh POD_UID per start gives all three programs the same
- * derived trace, with database-migration recording its "pod start" root span. A TRACEPARENT given
+ * One start is one trace, as in a pod: a fresh POD_UID gives the derived start-up trace, with a
+ * "pod start" root over migration and load, and each step's top span under it. A TRACEPARENT given
  * by the caller is used instead.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import { runMain } from '@order-food/platform/cli';
+import { parseDatabaseTarget } from '@order-food/platform/config';
+import { createDatabase, type Database } from '@order-food/platform/database';
+import { describeError } from '@order-food/platform/errors';
+import { createLogger, type Logger } from '@order-food/platform/logger';
+import type { ProgramContext } from '@order-food/platform/program';
+import { inSpan } from '@order-food/platform/span';
 import {
-  imageNodeFlags,
-  nodeArgs,
-  programs,
-  repoRoot,
-} from '@order-food/platform/testing/run-program';
+  endPodStart,
+  shutdownTelemetry,
+  startTelemetry,
+  startupContext,
+} from '@order-food/platform/telemetry';
+
+type Step = 'database-migration' | 'database-load' | 'order-food';
 
 // A development run unless told otherwise: the API may then sign with the fixed development
-// secret, and listens on 127.0.0.1 only (HOST overrides).
-const base = { ...process.env, ENVIRONMENT: process.env.ENVIRONMENT ?? 'development' };
-const env = process.env.TRACEPARENT
-  ? base
-  : { ...base, POD_UID: process.env.POD_UID ?? randomUUID() };
+// secret, listens on 127.0.0.1 only (HOST overrides), and prints example curl commands once
+// ready; with no load balancer in front there is nothing to drain for on Ctrl-C.
+process.env.ENVIRONMENT ??= 'development';
+if (!process.env.TRACEPARENT) process.env.POD_UID ??= randomUUID();
+process.env.ORDER_FOOD_PRINT_EXAMPLES = '1';
+process.env.SHUTDOWN_DRAIN_DELAY ??= '0';
 
-function run(name: keyof typeof programs): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...imageNodeFlags[name], ...nodeArgs(programs[name])], {
-      cwd: repoRoot,
-      // The API prints example curl commands with tokens once it is ready; with no load balancer
-      // in front there is nothing to drain for on Ctrl-C.
-      env:
-        name === 'order-food'
-          ? {
-              ...env,
-              ORDER_FOOD_PRINT_EXAMPLES: '1',
-              SHUTDOWN_DRAIN_DELAY: process.env.SHUTDOWN_DRAIN_DELAY ?? '0',
-            }
-          : env,
-      stdio: 'inherit',
-      // A group of its own: Ctrl-C reaches the child once, through the forward below, not twice
-      // (the API exits at once on a second signal).
-      detached: true,
-    });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('close', (code, signal) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      resolve(code ?? (signal ? 1 : 0));
-    });
-  });
+const argv = process.argv.slice(2);
+const { serveFlags } = await import('../order-food/src/server.js');
+try {
+  // --port and --host go to the API; anything else is refused before any step runs.
+  serveFlags(argv);
+} catch (err) {
+  process.stderr.write(`npm start: error: ${describeError(err)}\n`);
+  process.exit(2);
 }
 
-for (const step of ['database-migration', 'database-load', 'order-food'] as const) {
-  const code = await run(step);
-  if (code !== 0) {
-    process.stderr.write(`npm start: ${step} exited ${code}; the steps after it did not run\n`);
-    process.exit(code);
-  }
+// One process, one resource: its spans carry service.name order-food (OTEL_SERVICE_NAME wins).
+await startTelemetry('order-food', {
+  ...process.env,
+  POD_START_SPAN: process.env.POD_START_SPAN ?? 'true',
+});
+
+let hold: Database | undefined;
+
+/** Runs one step as its program would run (runCli's exit codes and lines), without exiting. */
+function step(name: Step, run: (program: ProgramContext) => Promise<number>): Promise<number> {
+  let logger: Logger | undefined;
+  const tracer = trace.getTracer(`@order-food/${name}`);
+  const program: ProgramContext = {
+    useLogger: (l) => {
+      logger = l;
+    },
+    topSpan: (spanName, attributes, fn) =>
+      inSpan(tracer, spanName, attributes, fn, { parent: startupContext() }),
+  };
+  // Its lines out before the next step's (a logger batches them for up to a quarter second).
+  return runMain(
+    name,
+    () => run(program),
+    () => logger,
+  ).finally(() => logger?.flush());
 }
+
+async function stop(code: number): Promise<never> {
+  await hold?.close().catch(() => undefined);
+  await shutdownTelemetry();
+  process.exit(code);
+}
+
+async function stopAfter(name: Step, code: number): Promise<void> {
+  if (code === 0) return;
+  process.stderr.write(`npm start: ${name} exited ${code}; the steps after it did not run\n`);
+  await stop(code);
+}
+
+await stopAfter(
+  'database-migration',
+  await step('database-migration', async (program) => {
+    const target = parseDatabaseTarget(process.env);
+    if (target.kind === 'pglite' && target.dataDir) {
+      // Held open across the steps: each step's own open and close then share this one.
+      hold = await createDatabase(target, {
+        logger: createLogger('npm-start', 'warn', process.stderr),
+        applicationName: 'npm start',
+      });
+    }
+    const { runCommand } = await import('../database-migration/src/commands.js');
+    return runCommand(['migrate'], {
+      env: process.env,
+      stdout: process.stdout,
+      onLogger: program.useLogger,
+    });
+  }),
+);
+
+await stopAfter(
+  'database-load',
+  await step('database-load', async (program) => {
+    const { main } = await import('../database-load/src/cli.js');
+    return main(program, ['load']);
+  }),
+);
+endPodStart();
+
+const { main: serve } = await import('../order-food/src/server.js');
+await stop(await step('order-food', (program) => serve(program, argv)));

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { imageNodeFlags } from '@order-food/platform/testing/run-program';
 import { DockerfileParser, type JSONInstruction } from 'dockerfile-ast';
 import { programs, repoRoot } from '../lib/processes.js';
 
@@ -21,8 +20,6 @@ test('the bench starts each program with the Node flags and environment of its i
     const entrypoint = stage.find((i) => i.getKeyword() === 'ENTRYPOINT') as JSONInstruction;
     const argv = entrypoint.getJSONStrings().map((s) => s.getJSONValue());
     assert.deepEqual(argv, ['node', ...program.nodeFlags, program.dist], dockerfile);
-    // npm start's launcher (scripts/start.ts) too.
-    assert.deepEqual(imageNodeFlags[name as keyof typeof programs], program.nodeFlags, name);
     const env = stage
       .filter((i) => i.getKeyword() === 'ENV')
       .flatMap((i) => i.getArgumentsContent()?.split(/\s+\\?\s*/) ?? []);

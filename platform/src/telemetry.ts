@@ -461,6 +461,15 @@ export async function startTelemetry(
   return { settings };
 }
 
+/**
+ * Ends the pod start root span now instead of at exit: for a launcher whose process outlives the
+ * start-up (npm start runs the API in it).
+ */
+export function endPodStart(): void {
+  podStartSpan?.end();
+  podStartSpan = undefined;
+}
+
 export function telemetry(): TelemetrySettings | undefined {
   return currentSettings;
 }

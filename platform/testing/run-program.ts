@@ -13,16 +13,6 @@ export const programs = {
 
 export type ProgramName = keyof typeof programs;
 
-/**
- * The Node flags each image's ENTRYPOINT gives its program, for launchers that run it as the
- * image does (scripts/start.ts; bench/test/image.test.ts checks them against the Dockerfiles).
- */
-export const imageNodeFlags: Record<ProgramName, readonly string[]> = {
-  'database-migration': [],
-  'database-load': ['--semi-space-growth-factor=1'],
-  'order-food': ['--max-semi-space-size=8'],
-};
-
 export interface ProgramResult {
   code: number | null;
   signal: NodeJS.Signals | null;
