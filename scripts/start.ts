@@ -24,6 +24,7 @@ import {
   startTelemetry,
   startupContext,
 } from '@order-food/platform/telemetry';
+import { serveFlags } from '../order-food/src/serve-flags.js';
 
 type Step = 'database-migration' | 'database-load' | 'order-food';
 
@@ -35,15 +36,39 @@ if (!process.env.TRACEPARENT) process.env.POD_UID ??= randomUUID();
 process.env.ORDER_FOOD_PRINT_EXAMPLES = '1';
 process.env.SHUTDOWN_DRAIN_DELAY ??= '0';
 
+/**
+ * The embedded database, opened once and held across the steps: each step's own open and close
+ * then share it. Opening it is most of a start, so it begins now, beside loading the programs'
+ * code; a failure is database-migration's, as when that step opens it itself.
+ */
+async function holdEmbeddedDatabase(): Promise<Database | undefined> {
+  const target = parseDatabaseTarget(process.env);
+  if (target.kind !== 'pglite' || !target.dataDir) return undefined;
+  return createDatabase(target, {
+    logger: createLogger('npm-start', 'warn', process.stderr),
+    applicationName: 'npm start',
+  });
+}
 const argv = process.argv.slice(2);
-const { serveFlags } = await import('../order-food/src/server.js');
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(
+    'usage: npm start [-- --port N] [--host ADDRESS]\n\nmigration, then load, then the API, in one process (README.md)\n',
+  );
+  process.exit(0);
+}
 try {
-  // --port and --host go to the API; anything else is refused before any step runs.
+  // --port and --host go to the API; anything else is refused before anything starts.
   serveFlags(argv);
 } catch (err) {
   process.stderr.write(`npm start: error: ${describeError(err)}\n`);
   process.exit(2);
 }
+
+const holding = holdEmbeddedDatabase();
+holding.catch(() => undefined);
+// The API's code loads meanwhile too (the migration and the load are small beside it).
+const api = import('../order-food/src/server.js');
+api.catch(() => undefined);
 
 // One process, one resource: its spans carry service.name order-food (OTEL_SERVICE_NAME wins).
 await startTelemetry('order-food', {
@@ -52,6 +77,12 @@ await startTelemetry('order-food', {
 });
 
 let hold: Database | undefined;
+void holding.then(
+  (db) => {
+    hold = db;
+  },
+  () => undefined,
+);
 
 /** Runs one step as its program would run (runCli's exit codes and lines), without exiting. */
 function step(name: Step, run: (program: ProgramContext) => Promise<number>): Promise<number> {
@@ -87,14 +118,7 @@ async function stopAfter(name: Step, code: number): Promise<void> {
 await stopAfter(
   'database-migration',
   await step('database-migration', async (program) => {
-    const target = parseDatabaseTarget(process.env);
-    if (target.kind === 'pglite' && target.dataDir) {
-      // Held open across the steps: each step's own open and close then share this one.
-      hold = await createDatabase(target, {
-        logger: createLogger('npm-start', 'warn', process.stderr),
-        applicationName: 'npm start',
-      });
-    }
+    await holding;
     const { runCommand } = await import('../database-migration/src/commands.js');
     return runCommand(['migrate'], {
       env: process.env,
@@ -113,5 +137,5 @@ await stopAfter(
 );
 endPodStart();
 
-const { main: serve } = await import('../order-food/src/server.js');
+const { main: serve } = await api;
 await stop(await step('order-food', (program) => serve(program, argv)));

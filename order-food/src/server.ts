@@ -7,9 +7,8 @@
  */
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createDatabase, type Database } from '@order-food/platform/database';
-import { parseArgs } from '@order-food/platform/cli';
 import { isEntry } from '@order-food/platform/entry';
-import { describeError, UsageError } from '@order-food/platform/errors';
+import { describeError } from '@order-food/platform/errors';
 import { createLogger, type Logger } from '@order-food/platform/logger';
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
 import { readSchemaVersion } from '@order-food/platform/schema';
@@ -21,13 +20,12 @@ import { type ApiConfig, parseApiConfig } from './config.js';
 import { printExamples } from './examples.js';
 import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
+import { serveFlags, synopsis } from './serve-flags.js';
 import { type SetupMetrics, startSetupMetrics } from './setup-metrics.js';
 
 const tracer = trace.getTracer('order-food');
 
 const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
-
-const synopsis = 'usage: order-food [--port N] [--host ADDRESS] [--help]';
 
 const usage = `${synopsis}
 
@@ -38,25 +36,6 @@ DATABASE_URL (unset: embedded PGlite), JWT_SECRET (required unless ENVIRONMENT=d
 LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT and the standard
 OTEL_* variables; see docs/DEPLOYMENT.md.
 `;
-
-/** --port and --host, as PORT and HOST; anything else is bad usage (exit 2, one line). */
-export function serveFlags(argv: readonly string[]): Record<string, string> {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs([...argv], ['port', 'host'], []);
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}; ${synopsis}`);
-  }
-  if (args.command !== undefined)
-    throw new UsageError(`unexpected argument "${args.command}"; ${synopsis}`);
-  const { port, host } = args.flags as { port?: string; host?: string };
-  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535))
-    throw new UsageError(`--port must be a port number from 0 to 65535, got "${port}"`);
-  return {
-    ...(port === undefined ? {} : { PORT: port }),
-    ...(host === undefined ? {} : { HOST: host }),
-  };
-}
 
 /** The API's start, for defineProgram or a launcher that runs it in its own process. */
 export async function main(
