@@ -16,6 +16,7 @@ import { trace } from '@opentelemetry/api';
 import { runMain } from '@order-food/platform/cli';
 import { parseDatabaseTarget } from '@order-food/platform/config';
 import { createDatabase, type Database } from '@order-food/platform/database';
+import { markLauncher } from '@order-food/platform/entry';
 import { describeError } from '@order-food/platform/errors';
 import { createLogger, type Logger } from '@order-food/platform/logger';
 import type { ProgramContext } from '@order-food/platform/program';
@@ -69,6 +70,8 @@ try {
   process.exit(2);
 }
 
+// The programs' modules are imported below to be run here, not to run themselves.
+markLauncher();
 const holding = holdEmbeddedDatabase();
 holding.catch(() => undefined);
 // The API's code loads meanwhile too (the migration and the load are small beside it).

@@ -10,7 +10,7 @@ import {
   parseCommonConfig,
 } from '@order-food/platform/config';
 import { createDatabase } from '@order-food/platform/database';
-import { isEntry } from '@order-food/platform/entry';
+import { runsItself } from '@order-food/platform/entry';
 import { UsageError } from '@order-food/platform/errors';
 import { createLogger } from '@order-food/platform/logger';
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
@@ -141,4 +141,4 @@ export async function main(
   );
 }
 
-if (isEntry(import.meta.url)) await defineProgram({ name: 'database-load', run: main });
+if (runsItself()) await defineProgram({ name: 'database-load', run: main });

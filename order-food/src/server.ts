@@ -7,7 +7,7 @@
  */
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createDatabase, type Database } from '@order-food/platform/database';
-import { isEntry } from '@order-food/platform/entry';
+import { runsItself } from '@order-food/platform/entry';
 import { describeError } from '@order-food/platform/errors';
 import { createLogger, type Logger } from '@order-food/platform/logger';
 import { defineProgram, type ProgramContext } from '@order-food/platform/program';
@@ -258,4 +258,4 @@ async function becomeReady(
   }
 }
 
-if (isEntry(import.meta.url)) await defineProgram({ name: 'order-food', run: main });
+if (runsItself()) await defineProgram({ name: 'order-food', run: main });

@@ -1,17 +1,19 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+const launcher = Symbol.for('@order-food/platform/launcher');
+type Flagged = typeof globalThis & { [launcher]?: boolean };
 
 /**
- * Whether the module at url is the one node was started with, not one a launcher imported (npm
- * start runs the three programs' functions in its own process). import.meta.main would say so,
- * but tsx leaves it undefined.
+ * Called by a launcher that imports the programs' modules to run their functions itself (npm
+ * start runs all three in one process), before it imports them.
  */
-export function isEntry(url: string): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(url));
-  } catch {
-    return false;
-  }
+export function markLauncher(): void {
+  (globalThis as Flagged)[launcher] = true;
+}
+
+/**
+ * Whether a program's module runs its program when loaded: always, unless a launcher imported it.
+ * (Not "is this the entry file": the images start a two-line entry that imports the bundle, and
+ * tsx leaves import.meta.main undefined.)
+ */
+export function runsItself(): boolean {
+  return (globalThis as Flagged)[launcher] !== true;
 }
