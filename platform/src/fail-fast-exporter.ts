@@ -26,11 +26,12 @@ export function probeEndpoint(endpoint: string, timeoutMs: number): Promise<stri
 /**
  * An exporter that drops a batch at once, with the reason, while its endpoint accepts no
  * connection, instead of retrying it until the export timeout: a collector that is not there
- * costs one refused connection per batch, not seconds. Until a batch went through, and after one
- * failed, each batch first checks that a connection opens; while exports succeed, none does.
+ * costs one refused connection per batch, not seconds. The first batch is sent while a connection
+ * is tried beside it (no added wait when the collector is there); after a failure each batch first
+ * checks that a connection opens; while exports succeed, none does.
  */
 export class FailFastExporter implements SpanExporter {
-  #reachable = false;
+  #state: 'unknown' | 'up' | 'down' = 'unknown';
   readonly #inner: SpanExporter;
   readonly #endpoint: string;
   readonly #probeTimeoutMs: number;
@@ -42,18 +43,30 @@ export class FailFastExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    let settled = false;
+    const finish = (result: ExportResult) => {
+      if (settled) return;
+      settled = true;
+      done(result);
+    };
     const send = () =>
       this.#inner.export(spans, (result) => {
-        this.#reachable = result.code === ExportResultCode.SUCCESS;
-        done(result);
+        this.#state = result.code === ExportResultCode.SUCCESS ? 'up' : 'down';
+        finish(result);
       });
-    if (this.#reachable) {
+    const state = this.#state;
+    if (state === 'up') {
       send();
       return;
     }
+    // First contact: send now; a refusal seen first answers for it (the exporter's retries of that
+    // one batch go on unheard).
+    if (state === 'unknown') send();
     void probeEndpoint(this.#endpoint, this.#probeTimeoutMs).then((reason) => {
-      if (reason === undefined) send();
-      else done({ code: ExportResultCode.FAILED, error: new Error(reason) });
+      if (reason !== undefined) {
+        this.#state = 'down';
+        finish({ code: ExportResultCode.FAILED, error: new Error(reason) });
+      } else if (state === 'down') send();
     });
   }
 
