@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { menuRead, ordersRead, poolerRead, tracingCost } from './figures/http.js';
 import { loadFigures } from './figures/load.js';
+import { localStart } from './figures/local-start.js';
 import { ordersWrite } from './figures/orders-write.js';
 import { imageSizes, podStartContainers } from './figures/pod-containers.js';
 import { podStart } from './figures/pod-start.js';
@@ -37,6 +38,7 @@ const runners: Record<string, GroupRunner> = {
   'orders-write': ordersWrite,
   load: loadFigures,
   'pod-start': podStart,
+  'local-start': localStart,
   'pod-containers': podStartContainers,
   images: imageSizes,
   rss: apiRss,
@@ -51,6 +53,7 @@ const groupTitles: Record<string, string> = {
   'orders-write': 'Placing orders at a steady rate',
   load: 'Data load vs psql \\copy',
   'pod-start': 'Pod start to ready',
+  'local-start': 'npm start on the embedded database, to ready',
   'pod-containers': "The chart's pod on podman, start to ready",
   images: 'Image sizes',
   rss: 'API memory under mixed load',

@@ -1,62 +1,95 @@
 /**
- * The pod sequence on one machine: database-migration, then database-load, then the API, each
- * only after the previous one exited 0. Without DATABASE_URL all three use embedded PGlite in .data/.
- * ENVIRONMENT defaults to development here, as in `npm run token`; nowhere else.
+ * The pod sequence on one machine, in one process: database-migration, then database-load, then
+ * the API, each only after the previous one finished with 0; a failing step stops the sequence with
+ * its exit code and its one error line. Without DATABASE_URL all three use one embedded PGlite in
+ * .data/, opened once (opening it is most of a step's start-up). ENVIRONMENT defaults to
+ * development here, as in `npm run token`; nowhere else.
  *
- * One start is one trace, as in a pod: a fresh POD_UID per start gives all three programs the same
- * derived trace, with database-migration recording its "pod start" root span. A TRACEPARENT given
- * by the caller is used instead.
+ * One start is one trace, as in a pod: a fresh POD_UID gives the derived start-up trace (the pod
+ * start span, each step's top span under it); a TRACEPARENT given by the caller is used instead.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import {
-  imageNodeFlags,
-  nodeArgs,
-  programs,
-  repoRoot,
-} from '@order-food/platform/testing/run-program';
+import { enableCompileCache } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { parseDatabaseTarget } from '@order-food/platform/config';
+import { createDatabase, type Database } from '@order-food/platform/database';
+import { describeError } from '@order-food/platform/errors';
+import { createLogger } from '@order-food/platform/logger';
+import { inLauncher } from '@order-food/platform/program';
+import { serveFlags } from '../order-food/src/serve-flags.js';
+
+// V8's compiled code of the modules loaded below (the API, PGlite) kept for the next start.
+enableCompileCache(fileURLToPath(new URL('../.data/compile-cache', import.meta.url)));
 
 // A development run unless told otherwise: the API may then sign with the fixed development
-// secret, and listens on 127.0.0.1 only (HOST overrides).
-const base = { ...process.env, ENVIRONMENT: process.env.ENVIRONMENT ?? 'development' };
-const env = process.env.TRACEPARENT
-  ? base
-  : { ...base, POD_UID: process.env.POD_UID ?? randomUUID() };
+// secret, listens on 127.0.0.1 only (HOST overrides), and prints example curl commands once
+// ready; with no load balancer in front there is nothing to drain for on Ctrl-C.
+process.env.ENVIRONMENT ??= 'development';
+if (!process.env.TRACEPARENT) process.env.POD_UID ??= randomUUID();
+process.env.ORDER_FOOD_PRINT_EXAMPLES = '1';
+process.env.SHUTDOWN_DRAIN_DELAY ??= '0';
 
-function run(name: keyof typeof programs): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...imageNodeFlags[name], ...nodeArgs(programs[name])], {
-      cwd: repoRoot,
-      // The API prints example curl commands with tokens once it is ready; with no load balancer
-      // in front there is nothing to drain for on Ctrl-C.
-      env:
-        name === 'order-food'
-          ? {
-              ...env,
-              ORDER_FOOD_PRINT_EXAMPLES: '1',
-              SHUTDOWN_DRAIN_DELAY: process.env.SHUTDOWN_DRAIN_DELAY ?? '0',
-            }
-          : env,
-      stdio: 'inherit',
-      // A group of its own: Ctrl-C reaches the child once, through the forward below, not twice
-      // (the API exits at once on a second signal).
-      detached: true,
-    });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    child.on('close', (code, signal) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
-      resolve(code ?? (signal ? 1 : 0));
-    });
+/**
+ * The embedded database, opened once and held across the steps: each step's own open and close
+ * then share it. Opening it is most of a start, so it begins now, beside loading the programs'
+ * code; a failure is database-migration's, as when that step opens it itself.
+ */
+async function holdEmbeddedDatabase(): Promise<Database | undefined> {
+  const target = parseDatabaseTarget(process.env);
+  if (target.kind !== 'pglite' || !target.dataDir) return undefined;
+  return createDatabase(target, {
+    logger: createLogger('npm-start', 'warn', process.stderr),
+    applicationName: 'npm start',
   });
 }
-
-for (const step of ['database-migration', 'database-load', 'order-food'] as const) {
-  const code = await run(step);
-  if (code !== 0) {
-    process.stderr.write(`npm start: ${step} exited ${code}; the steps after it did not run\n`);
-    process.exit(code);
-  }
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(
+    'usage: npm start [-- --port N] [--host ADDRESS]\n\nmigration, then load, then the API, in one process (README.md)\n',
+  );
+  process.exit(0);
 }
+try {
+  // --port and --host go to the API; anything else is refused before anything starts.
+  serveFlags(argv);
+} catch (err) {
+  process.stderr.write(`npm start: error: ${describeError(err)}\n`);
+  process.exit(2);
+}
+
+// The programs' modules are imported below to be run here, not to run themselves.
+inLauncher();
+const holding = holdEmbeddedDatabase();
+holding.catch(() => undefined);
+// The API's code loads meanwhile too (the migration and the load are small beside it).
+const api = import('../order-food/src/server.js');
+api.catch(() => undefined);
+
+let hold: Database | undefined;
+void holding.then(
+  (db) => {
+    hold = db;
+  },
+  () => undefined,
+);
+
+async function stop(code: number): Promise<never> {
+  await hold?.close().catch(() => undefined);
+  process.exit(code);
+}
+
+async function stopAfter(name: string, code: number): Promise<void> {
+  if (code === 0) return;
+  process.stderr.write(`npm start: ${name} exited ${code}; the steps after it did not run\n`);
+  await stop(code);
+}
+
+// Each step runs as its image runs it (its exit code and lines, its spans flushed), without
+// exiting; database-migration records the pod start span, as the first program of a pod does.
+await holding.catch(() => undefined);
+const { databaseMigration } = await import('../database-migration/src/cli.js');
+await stopAfter('database-migration', await databaseMigration.main(['migrate']));
+const { databaseLoad } = await import('../database-load/src/cli.js');
+await stopAfter('database-load', await databaseLoad.main(['load']));
+const { orderFood } = await api;
+await stop(await orderFood.main(argv));

@@ -21,7 +21,7 @@ test('the bench starts each program with the Node flags and environment of its i
     const entrypoint = stage.find((i) => i.getKeyword() === 'ENTRYPOINT') as JSONInstruction;
     const argv = entrypoint.getJSONStrings().map((s) => s.getJSONValue());
     assert.deepEqual(argv, ['node', ...program.nodeFlags, program.dist], dockerfile);
-    // npm start's launcher (scripts/start.ts) too.
+    // Launchers that run a program as its image does.
     assert.deepEqual(imageNodeFlags[name as keyof typeof programs], program.nodeFlags, name);
     const env = stage
       .filter((i) => i.getKeyword() === 'ENV')

@@ -20,8 +20,11 @@ test('bad usage or configuration exits 2 with one line naming the problem', asyn
   cases.forEach(([args, , message], i) => {
     const r = results[i]!;
     assert.equal(r.code, 2, `${args.join(' ')}: ${explain(r)}`);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('database-load: error:'));
+    // One line, and nothing else: no usage text, no stack (beside the same error as a JSON log
+    // line once the program has its logger).
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
     assert.equal(lines.length, 1, explain(r));
+    assert.ok(lines[0]!.startsWith('database-load: error: '), explain(r));
     assert.match(lines[0]!, message);
   });
 });

@@ -44,8 +44,11 @@ test('bad usage or configuration exits 2 with one line naming the problem', asyn
   for (const [i, [args, , message]] of cases.entries()) {
     const r = results[i]!;
     assert.equal(r.code, 2, `${args.join(' ')}: ${explain(r)}`);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('database-migration: error:'));
+    // One line, and nothing else: no usage text, no stack (beside the same error as a JSON log
+    // line once the program has its logger).
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
     assert.equal(lines.length, 1, explain(r));
+    assert.ok(lines[0]!.startsWith('database-migration: error: '), explain(r));
     assert.match(lines[0]!, message);
   }
 });

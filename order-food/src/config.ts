@@ -10,6 +10,7 @@ import {
 import { ConfigError } from '@order-food/platform/errors';
 import { requiredSchemaVersion } from '@order-food/platform/model';
 import { help, type ProgramHelp } from '@order-food/platform/program';
+import { serveFlags, synopsis } from './serve-flags.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -56,9 +57,10 @@ export interface ApiConfig extends CommonConfig {
   readonly revision: string;
 }
 
-export const usage = `usage: order-food [--help]
+export const usage = `${synopsis}
 
 Serves the order-food REST API (GET /health, /ready, /metrics, /api/*, /openapi.json, /docs).
+--port and --host win over PORT and HOST.
 Configured by the environment: PORT (8080), HOST (0.0.0.0; 127.0.0.1 in development),
 DATABASE_URL (unset: embedded PGlite), JWT_SECRET (required unless ENVIRONMENT=development),
 LOG_LEVEL, DB_WAIT_TIMEOUT, DB_POOL_MAX, SHUTDOWN_DRAIN_DELAY, SHUTDOWN_TIMEOUT and the standard
@@ -74,7 +76,7 @@ export function parseApiCommand(
   env: Env = process.env,
 ): ApiConfig | ProgramHelp {
   if (argv.includes('--help') || argv.includes('-h')) return help(usage);
-  return parseApiConfig(env);
+  return parseApiConfig({ ...env, ...serveFlags(argv) });
 }
 
 export function parseApiConfig(env: Env = process.env): ApiConfig {

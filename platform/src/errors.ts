@@ -62,10 +62,16 @@ export function describeError(err: unknown): string {
       return describeError(e.errors[0]);
     return e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message;
   }
+  // Several failures at once (the tracing SDK reports a flush's as an array): the first says why.
+  if (Array.isArray(err) && err.length > 0) return describeError(err[0]);
   if (typeof err === 'object' && err !== null) {
     // Thrown objects that are not Errors (PGlite's file system throws { name, errno }).
     const o = err as { name?: unknown; message?: unknown; code?: unknown; errno?: unknown };
     if (typeof o.message === 'string' && o.message !== '') return o.message;
+    // An error copied field by field ({ stack }): its first line is the message.
+    const stack = (err as { stack?: unknown }).stack;
+    if (typeof stack === 'string' && stack !== '')
+      return stack.split('\n')[0]!.replace(/^Error: /, '');
     const name = typeof o.name === 'string' && o.name !== '' ? o.name : undefined;
     const detail = [
       ...(typeof o.code === 'string' ? [o.code] : []),

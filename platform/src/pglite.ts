@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { DatabaseTarget } from './config.js';
 import type { Database, DatabaseOptions, DbClient, QueryResult } from './database.js';
@@ -18,11 +19,17 @@ function openDataDir(dir: string, program: string): () => void {
   return lockDirectory(dir, program);
 }
 
-/** The embedded database (PGlite) behind the Database interface, for runs without a server. */
-export async function createPGlite(
+interface Opened {
+  db: PGlite;
+  /** PGlite is one connection: a checked-out client holds it exclusively, as a pool of one would. */
+  mutex: Mutex;
+  close(): Promise<void>;
+}
+
+async function open(
   target: Extract<DatabaseTarget, { kind: 'pglite' }>,
   options: DatabaseOptions,
-): Promise<Database> {
+): Promise<Opened> {
   const { PGlite } = await import('@electric-sql/pglite');
   let db: PGlite;
   let unlock = () => {};
@@ -41,9 +48,61 @@ export async function createPGlite(
       `the embedded database ${target.dataDir ? `in ${target.dataDir} ` : ''}cannot be opened: ${describeError(err)}`,
     );
   }
+  return { db, mutex: new Mutex(), close: () => db.close().finally(unlock) };
+}
+
+/**
+ * Embedded databases open in this process, by directory: a second handle on the same directory
+ * (npm start runs its three steps in one process) shares the first one's database and mutex, and
+ * the last handle closed closes it. Opening one takes a second or more.
+ */
+const openByDir = new Map<string, { opened: Promise<Opened>; handles: number }>();
+
+async function acquire(
+  target: Extract<DatabaseTarget, { kind: 'pglite' }>,
+  options: DatabaseOptions,
+): Promise<{ opened: Opened; release: () => Promise<void> }> {
+  if (!target.dataDir) {
+    const opened = await open(target, options);
+    return { opened, release: () => opened.close() };
+  }
+  const key = resolve(target.dataDir);
+  let entry = openByDir.get(key);
+  if (!entry) {
+    entry = { opened: open(target, options), handles: 0 };
+    openByDir.set(key, entry);
+    entry.opened.catch(() => openByDir.delete(key));
+  }
+  entry.handles++;
+  const shared = entry;
+  let opened: Opened;
+  try {
+    opened = await shared.opened;
+  } catch (err) {
+    shared.handles--;
+    throw err;
+  }
+  let released = false;
+  return {
+    opened,
+    release: async () => {
+      if (released) return;
+      released = true;
+      if (--shared.handles > 0) return;
+      openByDir.delete(key);
+      await opened.close();
+    },
+  };
+}
+
+/** The embedded database (PGlite) behind the Database interface, for runs without a server. */
+export async function createPGlite(
+  target: Extract<DatabaseTarget, { kind: 'pglite' }>,
+  options: DatabaseOptions,
+): Promise<Database> {
+  const { opened, release: close } = await acquire(target, options);
+  const { db, mutex } = opened;
   const spanTarget: SpanTarget = { namespace: 'postgres' };
-  // PGlite is one connection: a checked-out client holds it exclusively, as a pool of one would.
-  const mutex = new Mutex();
   let waiting = 0;
   let busy = false;
 
@@ -111,6 +170,6 @@ export async function createPGlite(
       return () => unlisten();
     },
     stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting }),
-    close: () => db.close().finally(unlock),
+    close,
   };
 }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { connect } from 'node:net';
 import {
   type Context,
   context,
@@ -31,6 +30,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { envBool, envInt, envNumber, envString, releaseVersion } from './config.js';
 import { describeError } from './errors.js';
+import { FailFastExporter, probeEndpoint } from './fail-fast-exporter.js';
 import { createLogger, type Logger } from './logger.js';
 import { jaegerTracesUrl, withTracesPath } from './otlp-endpoint.js';
 
@@ -62,9 +62,16 @@ export interface TelemetrySettings {
   readonly recordPodStart: boolean;
   /** Why export is off or changed, for one warning line at start. */
   readonly warnings: readonly string[];
-  /** What was read other than as written (a legacy JAEGER_ENDPOINT), for one info line at start. */
+  /**
+   * What was read other than as written (a legacy JAEGER_ENDPOINT, no export in development), for
+   * one info line at start.
+   */
   readonly notes: readonly string[];
 }
+
+/** The line a development run without a collector prints once. */
+export const developmentExportOff =
+  'trace export is off: ENVIRONMENT=development and no collector is set. To see traces, start Jaeger (podman run --rm -d -p 16686:16686 -p 4318:4318 jaegertracing/jaeger:2.10.0) and set OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 (or JAEGER_ENDPOINT); the UI is on http://localhost:16686';
 
 /** The program that runs first in a pod, and so records the pod start root span. */
 export const firstProgramOfPod = 'database-migration';
@@ -112,6 +119,10 @@ export function telemetrySettings(
     const resolved = jaegerTracesUrl(jaeger);
     tracesUrl = resolved.url;
     if (resolved.note) notes.push(resolved.note);
+  } else if (envString(env, 'ENVIRONMENT') === 'development') {
+    // On a developer's machine a collector is the exception: no export, and one line on how.
+    tracesUrl = undefined;
+    notes.push(developmentExportOff);
   } else {
     tracesUrl = 'http://localhost:4318/v1/traces';
   }
@@ -329,26 +340,6 @@ function reportExportFailure(endpoint: string, reason: string): void {
   );
 }
 
-/**
- * Resolves with the reason when no connection to the endpoint can be opened (refused, a name that
- * does not resolve, no route); never resolves when one can. The exporter retries such failures
- * until its timeout, which is right while a program runs and wrong at its exit.
- */
-function unreachable(endpoint: string, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    const url = new URL(endpoint);
-    const socket = connect({
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
-      signal,
-    });
-    socket.once('connect', () => socket.destroy());
-    socket.once('error', (err) => {
-      if (!signal.aborted) resolve(describeError(err));
-    });
-  });
-}
-
 export interface StartedTelemetry {
   readonly settings: TelemetrySettings;
 }
@@ -422,7 +413,7 @@ export async function startTelemetry(
     }
     spanProcessors.push(
       new BatchSpanProcessor({
-        exporter,
+        exporter: new FailFastExporter(exporter, tracesUrl, settings.exporterTimeoutMs ?? 10_000),
         maxQueueSize: settings.maxQueueSize,
         maxExportBatchSize: settings.maxExportBatchSize,
         scheduledDelayMillis: settings.scheduleDelayMs,
@@ -470,6 +461,15 @@ export async function startTelemetry(
   return { settings };
 }
 
+/**
+ * Ends the pod start root span now instead of at exit: for a launcher whose process outlives the
+ * start-up (npm start runs the API in it).
+ */
+export function endPodStart(): void {
+  podStartSpan?.end();
+  podStartSpan = undefined;
+}
+
 export function telemetry(): TelemetrySettings | undefined {
   return currentSettings;
 }
@@ -496,7 +496,6 @@ async function flushAndStop(p: TracerProvider): Promise<void> {
   podStartSpan = undefined;
   const tracesUrl = currentSettings?.tracesUrl;
   const boundMs = currentSettings?.exitTimeoutMs ?? 1000;
-  const probe = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const failure = await Promise.race([
     p
@@ -506,7 +505,10 @@ async function flushAndStop(p: TracerProvider): Promise<void> {
         () => undefined,
         (err: unknown) => describeError(err),
       ),
-    ...(tracesUrl ? [unreachable(tracesUrl, probe.signal)] : []),
+    // A connection that opens says nothing: the flush's own outcome, or the bound, decides.
+    ...(tracesUrl
+      ? [probeEndpoint(tracesUrl, boundMs).then((r) => r ?? new Promise<string>(() => {}))]
+      : []),
     new Promise<string>((resolve) => {
       timer = setTimeout(
         () => resolve(`the collector did not answer within ${boundMs} ms`),
@@ -515,7 +517,6 @@ async function flushAndStop(p: TracerProvider): Promise<void> {
     }),
   ]);
   clearTimeout(timer);
-  probe.abort();
   if (failure !== undefined && tracesUrl) reportExportFailure(tracesUrl, failure);
 }
 

@@ -5,12 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
 import { createLogger } from '../src/logger.js';
 import {
+  developmentExportOff,
   parseResourceAttributes,
   podStartIds,
   startTelemetry,
   startupContext,
   telemetrySettings,
 } from '../src/telemetry.js';
+import { freePort } from '../testing/free-port.js';
 import { OtlpReceiver } from '../testing/otlp-receiver.js';
 import { type ProgramName, repoRoot, runProgram } from '../testing/run-program.js';
 
@@ -39,6 +41,28 @@ describe('settings from the environment', () => {
       'http://traces:9999/custom',
     );
     assert.equal(telemetrySettings('x', { OTEL_TRACES_EXPORTER: 'none' }).tracesUrl, undefined);
+  });
+
+  test('development without an endpoint: no export, one note on how to turn it on', () => {
+    const dev = telemetrySettings('x', { ENVIRONMENT: 'development' });
+    assert.equal(dev.tracesUrl, undefined);
+    assert.deepEqual(dev.notes, [developmentExportOff]);
+    assert.match(developmentExportOff, /OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/localhost:4318/);
+    assert.match(developmentExportOff, /jaegertracing\/jaeger/);
+    const withEndpoint = {
+      ENVIRONMENT: 'development',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+    };
+    assert.equal(telemetrySettings('x', withEndpoint).tracesUrl, 'http://c:4318/v1/traces');
+    assert.deepEqual(telemetrySettings('x', withEndpoint).notes, []);
+    const withJaeger = { ENVIRONMENT: 'development', JAEGER_ENDPOINT: 'http://jaeger:4318' };
+    assert.equal(telemetrySettings('x', withJaeger).tracesUrl, 'http://jaeger:4318/v1/traces');
+    // Anywhere else (the images set production) the default collector stays.
+    for (const environment of ['production', 'kubernetes', undefined])
+      assert.equal(
+        telemetrySettings('x', { ENVIRONMENT: environment }).tracesUrl,
+        'http://localhost:4318/v1/traces',
+      );
   });
 
   test("the seed's legacy collector URL goes to OTLP/HTTP on the same host, with one note", () => {
@@ -243,7 +267,15 @@ function runFixture(
 ): Promise<{ code: number | null; stderr: string }> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, FIXTURE_SERVICE: service, ...env };
   delete childEnv.NODE_TEST_CONTEXT;
-  for (const name of ['TRACEPARENT', 'POD_UID', 'OTEL_SDK_DISABLED', 'JAEGER_ENDPOINT'])
+  for (const name of [
+    'TRACEPARENT',
+    'POD_UID',
+    'OTEL_SDK_DISABLED',
+    'JAEGER_ENDPOINT',
+    'ENVIRONMENT',
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  ])
     if (!(name in env)) delete childEnv[name];
   const child = spawn(
     process.execPath,
@@ -376,10 +408,15 @@ describe('processes', () => {
    * A collector that is not there: the program exits 0 without waiting for it, with one warning
    * line of its logger that names the endpoint, and no stack trace.
    */
-  async function assertOneWarning(endpoint: string, reason: RegExp): Promise<void> {
+  async function assertOneWarning(
+    endpoint: string,
+    reason: RegExp,
+    env: Record<string, string> = {},
+  ): Promise<void> {
     const result = await runFixture('database-migration', {
       OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
       POD_UID: `no-collector-${process.pid}`,
+      ...env,
     });
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stderr.split('\n').filter((l) => l.trim() !== '');
@@ -402,6 +439,31 @@ describe('processes', () => {
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await assertOneWarning(`http://127.0.0.1:${port}`, /ECONNREFUSED/);
+  });
+
+  test('a refused collector with a 10-minute export timeout: exit 0 without waiting it out', async () => {
+    // The batch is exported while the program runs and again at exit: neither waits for the
+    // timeout (runFixture kills the process after 60 s, which would fail the exit code).
+    const port = await freePort();
+    await assertOneWarning(`http://127.0.0.1:${port}`, /ECONNREFUSED/, {
+      OTEL_EXPORTER_OTLP_TIMEOUT: '600000',
+      OTEL_BSP_EXPORT_TIMEOUT: '600000',
+      OTEL_BSP_SCHEDULE_DELAY: '1',
+    });
+  });
+
+  test('development without an endpoint: exit 0, one info line on how to turn export on', async () => {
+    const result = await runFixture('database-migration', {
+      ENVIRONMENT: 'development',
+      POD_UID: `development-${process.pid}`,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stderr.split('\n').filter((l) => l.trim() !== '');
+    assert.equal(lines.length, 1, result.stderr);
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    assert.equal(line.level, 'info');
+    assert.ok(!Number.isNaN(Date.parse(String(line.time))), 'the line has a time');
+    assert.equal(line.msg, `telemetry: ${developmentExportOff}`);
   });
 
   test('a collector whose name does not resolve: exit 0, one warning naming the endpoint', async () => {

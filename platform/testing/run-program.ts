@@ -15,7 +15,7 @@ export type ProgramName = keyof typeof programs;
 
 /**
  * The Node flags each image's ENTRYPOINT gives its program, for launchers that run it as the
- * image does (scripts/start.ts; bench/test/image.test.ts checks them against the Dockerfiles).
+ * image does (reliability/lib/previous-release.ts; bench/test/image.test.ts checks them).
  */
 export const imageNodeFlags: Record<ProgramName, readonly string[]> = {
   'database-migration': [],
