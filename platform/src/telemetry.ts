@@ -69,6 +69,8 @@ export interface TelemetrySettings {
   readonly notes: readonly string[];
 }
 
+let saidExportOff = false;
+
 /** The line a development run without a collector prints once. */
 export const developmentExportOff =
   'trace export is off: ENVIRONMENT=development and no collector is set. To see traces, start Jaeger (podman run --rm -d -p 16686:16686 -p 4318:4318 jaegertracing/jaeger:2.10.0) and set OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 (or JAEGER_ENDPOINT); the UI is on http://localhost:16686';
@@ -456,7 +458,12 @@ export async function startTelemetry(
       }),
     );
   }
-  for (const n of settings.notes) telemetryLine('info', `telemetry: ${n}`);
+  for (const n of settings.notes) {
+    // Said once per process: npm start runs three programs in one.
+    if (n === developmentExportOff && saidExportOff) continue;
+    if (n === developmentExportOff) saidExportOff = true;
+    telemetryLine('info', `telemetry: ${n}`);
+  }
   for (const w of warnings) telemetryWarn(`telemetry: ${w}`);
   return { settings };
 }
