@@ -1,12 +1,8 @@
 /**
- * The pod sequence on one machine, in one process: database-migration, then database-load, then
- * the API, each only after the previous one finished with 0; a failing step stops the sequence with
- * its exit code and its one error line. Without DATABASE_URL all three use one embedded PGlite in
- * .data/, opened once (opening it is most of a step's start-up). ENVIRONMENT defaults to
- * development here, as in `npm run token`; nowhere else.
- *
- * One start is one trace, as in a pod: a fresh POD_UID gives the derived start-up trace (the pod
- * start span, each step's top span under it); a TRACEPARENT given by the caller is used instead.
+ * The pod sequence in one process: migration, load, then the API, each after the previous exited
+ * 0 (a failure stops it with that step's code and line), on one embedded PGlite in .data/ opened
+ * once unless DATABASE_URL is set. ENVIRONMENT defaults to development here only. One start is one
+ * trace, as in a pod (a fresh POD_UID, or the caller's TRACEPARENT).
  */
 import { randomUUID } from 'node:crypto';
 import { enableCompileCache } from 'node:module';

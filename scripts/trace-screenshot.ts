@@ -1,13 +1,8 @@
 /**
- * Makes docs/images/pod-start-trace.png from a real pod start: database-migration, database-load
- * and the API run as processes against a fresh PostgreSQL database with one POD_UID (so their
- * spans make one trace, as in a pod), exporting OTLP/HTTP to a local receiver; the trace is drawn
- * as a waterfall page and photographed by headless Chromium.
- *
- *   node --conditions=source --import tsx scripts/trace-screenshot.ts [OUT.png]
- *
- * Needs PostgreSQL (TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres) and
- * `chromium` (Debian package chromium). Exit 2 when either is missing.
+ * node --conditions=source --import tsx scripts/trace-screenshot.ts [OUT.png]: a real pod start
+ * (the three programs, one POD_UID, PostgreSQL at TEST_DATABASE_URL or 127.0.0.1:5432) exported
+ * to a local OTLP receiver, drawn as a waterfall and photographed by headless Chromium (Debian's
+ * chromium). Exit 2 when PostgreSQL or chromium is missing.
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -63,12 +63,10 @@ function currentTraceId(): string | undefined {
 }
 
 /**
- * Loads the data set in options.dir. Unless the history says this data set is already loaded in
- * this mode (then the run returns at once, recorded as skipped), every file is validated while it
- * streams into a staging table, and then what is missing is inserted (mode insert), or users and
- * products are also overwritten from the files (mode upsert), in one transaction under the
- * loader's advisory lock. Every run that reaches the database is recorded in data_load_history,
- * skipped or failed too, except one that found the data set invalid (nothing of it was written).
+ * Loads the data set in options.dir, unless the history says it is loaded in this mode (skipped at
+ * once): files are validated as they stream into staging tables, then what is missing is inserted
+ * (upsert also overwrites users and products), in one transaction under the loader's lock. Every
+ * run is recorded in data_load_history, except one whose data set was invalid.
  */
 export async function loadDataSet(db: Database, options: LoadOptions): Promise<LoadResult> {
   const { logger, mode } = options;

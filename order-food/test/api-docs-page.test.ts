@@ -1,11 +1,8 @@
 /**
- * The /docs page as a developer meets it, in headless Chromium against the API as a real process:
- * it loads with nothing fetched from anywhere but the API, offers only what works there, has
- * bearer authentication preselected, says how to get a token, and "Test Request" on
- * GET /api/users/me with a token from `npm run token` answers 200.
- *
- * API_DOCS_SCREENSHOTS=docs/images writes the screenshots docs/ shows: api-docs.png (the
- * introduction) and api-docs-test-request.png (the answer).
+ * The /docs page in headless Chromium against the API as a process: nothing fetched from elsewhere,
+ * only what works offline, bearer auth preselected, how to get a token, and "Test Request" on
+ * GET /api/users/me with an `npm run token` token answers 200. API_DOCS_SCREENSHOTS=docs/images
+ * writes the screenshots docs/ shows (api-docs.png, api-docs-test-request.png).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -1,10 +1,8 @@
 /**
- * The deployment docs are true to the code: every command in their bash blocks is checked
- * against what it names. helm commands are rendered with their flags (and their values validated
- * against values.schema.json), kubectl commands must find the pods, containers, Services and
- * ports they name in the rendered chart, compose commands the services and profiles, npm commands
- * the scripts and the programs' subcommands, curl the API's routes, and the scripts the variables
- * they read. A command of a kind no check knows fails the test, so none goes unchecked.
+ * The docs' bash blocks are checked against what they name: helm commands rendered (values checked
+ * against values.schema.json), kubectl against the rendered chart, compose against services and
+ * profiles, npm against scripts and subcommands, curl against the API's routes, scripts against
+ * the variables they read. A command of a kind no check knows fails the test.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
