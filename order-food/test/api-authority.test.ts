@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseDatabaseTarget } from '@order-food/platform/config';
 import { createDatabase } from '@order-food/platform/database';
 import { createLogger } from '@order-food/platform/logger';
@@ -12,28 +12,12 @@ import { createSigner } from 'fast-jwt';
 import { buildServer } from '../src/app.js';
 import { developmentJwtSecret, parseApiConfig } from '../src/config.js';
 import { Metrics } from '../src/metrics.js';
-import {
-  assertProblem,
-  call,
-  type Fixtures,
-  openApp,
-  prepareDatabase,
-  type TestApp,
-} from './helpers.js';
+import { appOfFile, assertProblem, call, type Fixtures, type TestApp } from './helpers.js';
 
 let tdb: TestDatabase;
 let fixtures: Fixtures;
 let app: TestApp;
-
-before(async () => {
-  ({ tdb, fixtures } = await prepareDatabase('api_authority'));
-  app = await openApp(tdb, fixtures);
-});
-
-after(async () => {
-  await app?.close();
-  await tdb?.drop();
-});
+appOfFile('api_authority', (opened) => ({ tdb, fixtures, app } = opened));
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 

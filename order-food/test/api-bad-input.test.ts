@@ -1,31 +1,21 @@
 import assert from 'node:assert/strict';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
 import {
   type Answer,
+  appOfFile,
   assertProblem,
   call,
   type Fixtures,
-  openApp,
-  prepareDatabase,
   type TestApp,
 } from './helpers.js';
 
 let tdb: TestDatabase;
 let fixtures: Fixtures;
 let app: TestApp;
-
-before(async () => {
-  ({ tdb, fixtures } = await prepareDatabase('api_bad_input'));
-  app = await openApp(tdb, fixtures);
-});
-
-after(async () => {
-  await app?.close();
-  await tdb?.drop();
-});
+appOfFile('api_bad_input', (opened) => ({ tdb, fixtures, app } = opened));
 
 /** Every row of every table the API writes, in one string: equal before and after = nothing stored. */
 async function stored(): Promise<string> {

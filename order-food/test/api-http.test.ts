@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { parseDatabaseTarget } from '@order-food/platform/config';
 import { createDatabase } from '@order-food/platform/database';
@@ -11,28 +11,12 @@ import { buildServer } from '../src/app.js';
 import { developmentJwtSecret, parseApiConfig } from '../src/config.js';
 import { Lifecycle } from '../src/lifecycle.js';
 import { Metrics } from '../src/metrics.js';
-import {
-  assertProblem,
-  call,
-  type Fixtures,
-  openApp,
-  prepareDatabase,
-  type TestApp,
-} from './helpers.js';
+import { appOfFile, assertProblem, call, type Fixtures, type TestApp } from './helpers.js';
 
 let tdb: TestDatabase;
 let fixtures: Fixtures;
 let app: TestApp;
-
-before(async () => {
-  ({ tdb, fixtures } = await prepareDatabase('api_http'));
-  app = await openApp(tdb, fixtures);
-});
-
-after(async () => {
-  await app?.close();
-  await tdb?.drop();
-});
+appOfFile('api_http', (opened) => ({ tdb, fixtures, app } = opened));
 
 const someId = '00000000-0000-4000-8000-000000000001';
 

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
-import {
-  assertProblem,
-  call,
-  type Fixtures,
-  openApp,
-  prepareDatabase,
-  type TestApp,
-} from './helpers.js';
+import { appOfFile, assertProblem, call, type Fixtures, type TestApp } from './helpers.js';
 
 /**
  * An order's delivery (1.1.0): written and returned by the API when given, left out of the answer
@@ -18,16 +11,7 @@ import {
 let tdb: TestDatabase;
 let fixtures: Fixtures;
 let app: TestApp;
-
-before(async () => {
-  ({ tdb, fixtures } = await prepareDatabase('api_delivery'));
-  app = await openApp(tdb, fixtures);
-});
-
-after(async () => {
-  await app?.close();
-  await tdb?.drop();
-});
+appOfFile('api_delivery', (opened) => ({ tdb, fixtures, app } = opened));
 
 const items = () => [{ productId: fixtures.products.burger.id, quantity: 1 }];
 

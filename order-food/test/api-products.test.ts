@@ -1,29 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Product } from '@order-food/platform/model';
 import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
-import {
-  assertProblem,
-  call,
-  type Fixtures,
-  openApp,
-  prepareDatabase,
-  type TestApp,
-} from './helpers.js';
+import { appOfFile, assertProblem, call, type Fixtures, type TestApp } from './helpers.js';
 
 let tdb: TestDatabase;
 let fixtures: Fixtures;
 let app: TestApp;
-
-before(async () => {
-  ({ tdb, fixtures } = await prepareDatabase('api_products'));
-  app = await openApp(tdb, fixtures);
-});
-
-after(async () => {
-  await app?.close();
-  await tdb?.drop();
-});
+appOfFile('api_products', (opened) => ({ tdb, fixtures, app } = opened));
 
 const forge = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -1,28 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
-import {
-  assertProblem,
-  call,
-  type Fixtures,
-  openApp,
-  prepareDatabase,
-  type TestApp,
-} from './helpers.js';
+import { appOfFile, assertProblem, call, type Fixtures, type TestApp } from './helpers.js';
 
 let tdb: TestDatabase;
 let fixtures: Fixtures;
 let app: TestApp;
-
-before(async () => {
-  ({ tdb, fixtures } = await prepareDatabase('api_users'));
-  app = await openApp(tdb, fixtures);
-});
-
-after(async () => {
-  await app?.close();
-  await tdb?.drop();
-});
+appOfFile('api_users', (opened) => ({ tdb, fixtures, app } = opened));
 
 test('GET /api/users/me answers the caller', async () => {
   const r = await call(app.server, 'GET', '/api/users/me', { headers: app.auth.alice });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { parseDatabaseTarget } from '@order-food/platform/config';
 import { createDatabase, type Database } from '@order-food/platform/database';
 import { createLogger } from '@order-food/platform/logger';
@@ -91,6 +92,31 @@ export interface TestApp {
     admin: { authorization: string };
   };
   close(): Promise<void>;
+}
+
+export interface AppOfFile {
+  tdb: TestDatabase;
+  fixtures: Fixtures;
+  app: TestApp;
+}
+
+/**
+ * An API test file's set-up: before its tests, a database with the fixtures and the app on it
+ * (handed to set); after them, both closed.
+ */
+export function appOfFile(name: string, set: (opened: AppOfFile) => void): void {
+  let tdb: TestDatabase | undefined;
+  let app: TestApp | undefined;
+  before(async () => {
+    const prepared = await prepareDatabase(name);
+    tdb = prepared.tdb;
+    app = await openApp(prepared.tdb, prepared.fixtures);
+    set({ ...prepared, app });
+  });
+  after(async () => {
+    await app?.close();
+    await tdb?.drop();
+  });
 }
 
 /** The API as a plugin on a Fastify of its own, against the test database, for inject(). */

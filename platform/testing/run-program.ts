@@ -87,7 +87,11 @@ export function runProgram(
   args: string[] = [],
   options: RunOptions = {},
 ): Promise<ProgramResult> {
-  const child = startProgram(name, args, options);
+  return outcomeOf(startProgram(name, args, options), options.timeoutMs ?? 120_000);
+}
+
+/** A started program's exit and output; SIGKILLed after timeoutMs. */
+export function outcomeOf(child: ChildProcess, timeoutMs: number): Promise<ProgramResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => {
@@ -96,7 +100,7 @@ export function runProgram(
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString();
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {

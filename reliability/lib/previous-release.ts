@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import {
   childEnv,
   imageNodeFlags,
+  outcomeOf,
   type ProgramName,
   type ProgramResult,
   type RunOptions,
@@ -215,23 +216,7 @@ export function runBuilt(
   args: string[],
   options: RunOptions = {},
 ): Promise<ProgramResult> {
-  const child = release.start(program, args, options);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return outcomeOf(release.start(program, args, options), options.timeoutMs ?? 180_000);
 }
 
 const migrationsOf = (dir: string) => readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f));
