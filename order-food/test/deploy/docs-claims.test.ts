@@ -106,7 +106,7 @@ test('the production data rule of the docs is the chart default and the loader u
   };
   assert.equal(values.environment, 'production');
   assert.equal(values.databaseLoad.dataSet.bundled, 'menu');
-  const usage = read('database-load/src/cli.ts');
+  const usage = read('database-load/src/config.ts');
   assert.match(usage, /menu \(the products alone; the default when ENVIRONMENT=production\)/);
   assert.match(read('docs/DEPLOYMENT.md'), /In production the chart loads the bundled menu alone/);
   assert.match(
