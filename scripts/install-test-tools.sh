@@ -59,6 +59,8 @@ scan() {
     need debootstrap debootstrap
     need docker-compose docker-compose
     need newuidmap uidmap
+    # podman kube play builds its pause image around catatonit.
+    need catatonit catatonit
   fi
   if [ "$bench" = true ]; then
     need wrk wrk
