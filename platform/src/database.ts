@@ -4,6 +4,7 @@ import type { DatabaseTarget } from './config.js';
 import type { Logger } from './logger.js';
 import { createPGlite } from './pglite.js';
 import { report, type SpanTarget, traced } from './statement-report.js';
+import { type StatementCallback, StatementWatchdog } from './statement-watchdog.js';
 
 export { operationOf } from './statement-report.js';
 
@@ -47,8 +48,6 @@ export interface Database extends Queryable {
 }
 
 export type QueryObserver = (operation: string, durationSeconds: number, ok: boolean) => void;
-
-type StatementCallback = (err: Error | null, result?: pg.QueryResult) => void;
 
 export interface DatabaseOptions {
   logger: Logger;
@@ -99,9 +98,6 @@ function createPostgres(
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
     keepAlive: true,
     types: pgTypes,
-    // pg's client-side bound: an overdue statement fails with "Query read timeout", and the
-    // adapter then discards its connection (release with the error, below).
-    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     ...(statementTimeout
       ? {
           onConnect: async (client: pg.ClientBase) => {
@@ -122,6 +118,11 @@ function createPostgres(
     logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
   );
 
+  // The client-side bound without pg's query_timeout, whose timer per statement kept each query
+  // and its rows alive into the old generation (bench/findings.md: the statement watchdog).
+  const watchdog = options.queryTimeoutMs
+    ? new StatementWatchdog(options.queryTimeoutMs)
+    : undefined;
   // The callback form of client.query: its promise form kept every query and its rows alive
   // through young-generation collections.
   const send = (
@@ -130,7 +131,8 @@ function createPostgres(
     params: readonly unknown[] | undefined,
     callback: StatementCallback,
   ): void => {
-    client.query(text, params as unknown[], (err: Error | null, r) => callback(err, r));
+    if (watchdog) watchdog.run(client, text, params, callback);
+    else client.query(text, params as unknown[], (err: Error | null, r) => callback(err, r));
   };
   const run = (client: pg.PoolClient, text: string, params?: readonly unknown[]) =>
     new Promise<pg.QueryResult>((resolve, reject) => {
@@ -248,7 +250,10 @@ function createPostgres(
       return listenPostgres(target.url, options, channel, onMessage);
     },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => pool.end(),
+    close: () => {
+      watchdog?.close();
+      return pool.end();
+    },
   };
 }
 
