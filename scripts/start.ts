@@ -55,22 +55,14 @@ try {
 
 // The programs' modules are imported below to be run here, not to run themselves.
 inLauncher();
-const holding = holdEmbeddedDatabase();
-holding.catch(() => undefined);
+// Opened beside loading the programs' code; a failure to open is database-migration's to report.
+const held = holdEmbeddedDatabase().catch(() => undefined);
 // The API's code loads meanwhile too (the migration and the load are small beside it).
 const api = import('../order-food/src/server.js');
 api.catch(() => undefined);
 
-let hold: Database | undefined;
-void holding.then(
-  (db) => {
-    hold = db;
-  },
-  () => undefined,
-);
-
 async function stop(code: number): Promise<never> {
-  await hold?.close().catch(() => undefined);
+  await (await held)?.close().catch(() => undefined);
   process.exit(code);
 }
 
@@ -82,7 +74,7 @@ async function stopAfter(name: string, code: number): Promise<void> {
 
 // Each step runs as its image runs it (its exit code and lines, its spans flushed), without
 // exiting; database-migration records the pod start span, as the first program of a pod does.
-await holding.catch(() => undefined);
+await held;
 const { databaseMigration } = await import('../database-migration/src/cli.js');
 await stopAfter('database-migration', await databaseMigration.main(['migrate']));
 const { databaseLoad } = await import('../database-load/src/cli.js');

@@ -87,7 +87,6 @@ export interface ValidateCommand extends ProgramSettings {
 export interface LoadCommand extends CommonConfig, ProgramSettings {
   readonly command: 'load' | 'status' | 'create-admin';
   readonly data: DataChoice;
-  readonly dir: string;
   /** create-admin's, or ADMIN_EMAIL's after a load. */
   readonly admin: AdminInput | undefined;
   readonly mode: 'insert' | 'upsert';
@@ -163,7 +162,6 @@ export function parseDataCommand(
 
   const common = parseCommonConfig(env);
   const data = chooseDataSet(env, args.flags.dir);
-  const dir = data.dir;
   const modeFlag = args.flags.mode;
   if (modeFlag !== undefined && modeFlag !== 'insert' && modeFlag !== 'upsert')
     throw new UsageError(`--mode must be insert or upsert, got "${String(modeFlag)}"`);
@@ -175,7 +173,6 @@ export function parseDataCommand(
     ...common,
     command,
     data,
-    dir,
     admin,
     mode,
     force: args.flags.force === true,
@@ -187,7 +184,7 @@ export function parseDataCommand(
     // The seed's name for a data load; status is named by its program.
     topSpan: {
       name: command === 'load' ? 'dataload.execute' : `database-load ${command}`,
-      attributes: { 'data.dir': dir, 'data.set': data.name, 'data.mode': mode },
+      attributes: { 'data.dir': data.dir, 'data.set': data.name, 'data.mode': mode },
     },
     // A direct connection, when given, is what the load's one transaction runs on.
     connect: { target: common.directDatabase ?? common.database, options: { max: poolSize } },

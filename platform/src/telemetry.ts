@@ -30,7 +30,6 @@ import { FailFastExporter, probeEndpoint } from './fail-fast-exporter.js';
 import { createLogger, type Logger } from './logger.js';
 import {
   buildSampler,
-  developmentExportOff,
   type Env,
   parseResourceAttributes,
   type TelemetrySettings,
@@ -45,7 +44,8 @@ export {
   telemetrySettings,
 } from './telemetry-settings.js';
 
-let saidExportOff = false;
+// Notes said in this process: npm start runs three programs in one, each starting telemetry.
+const notesSaid = new Set<string>();
 
 /**
  * Random ids, except for the one span started inside withIds: the pod start root, whose ids are
@@ -267,9 +267,8 @@ export async function startTelemetry(
     );
   }
   for (const n of settings.notes) {
-    // Said once per process: npm start runs three programs in one.
-    if (n === developmentExportOff && saidExportOff) continue;
-    if (n === developmentExportOff) saidExportOff = true;
+    if (notesSaid.has(n)) continue;
+    notesSaid.add(n);
     telemetryLine('info', `telemetry: ${n}`);
   }
   for (const w of warnings) telemetryWarn(`telemetry: ${w}`);
