@@ -97,13 +97,6 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
   // young-generation collection trace it as an ephemeron.
   fastify.decorateRequest(stateKey, null);
   const stateOf = (request: FastifyRequest): RequestState | null => (request as Traced)[stateKey];
-  /** Runs next in the request's span context, entering it only where it is not the active one. */
-  const enterRequestContext = (request: FastifyRequest, next: () => void) => {
-    const state = stateOf(request);
-    if (state && context.active() !== state.ctx) context.with(state.ctx, next);
-    else next();
-  };
-
   const finish = (request: FastifyRequest, reply: FastifyReply | undefined, aborted: boolean) => {
     const state = stateOf(request);
     if (!state || state.ended) return;
@@ -173,15 +166,10 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
       ended: false,
     };
     metrics?.requestStarted(method);
-    // The rest of the lifecycle runs inside the span's context (AsyncLocalStorage carries it).
+    // The rest of the lifecycle, body parsing and the response's 'finish' event included, runs
+    // inside the span's context: on Node 24 AsyncLocalStorage carries it through (engines >=24).
     context.with(ctx, next);
   });
-
-  // Before Node 24 (AsyncLocalStorage on async_hooks), body parsing runs in the socket's async
-  // context, not the request's: enter it again before validation and the handler, as
-  // @fastify/request-context does. On Node 24 the request's context is still the active one, and
-  // entering it again would only cost time.
-  fastify.addHook('preValidation', (request, _reply, next) => enterRequestContext(request, next));
 
   fastify.addHook('onError', (request, _reply, error, next) => {
     const state = stateOf(request);
@@ -191,9 +179,7 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
 
   fastify.addHook('onResponse', (request, reply, next) => {
     finish(request, reply, false);
-    // Likewise for the response's 'finish' event: the onResponse hooks after this one (the
-    // request log line) get the span's ids on every supported Node.
-    enterRequestContext(request, next);
+    next();
   });
 
   fastify.addHook('onRequestAbort', (request, next) => {
