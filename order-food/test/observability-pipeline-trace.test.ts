@@ -5,152 +5,45 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { podStartIds } from '@order-food/platform/telemetry';
-import { freePort } from '@order-food/platform/testing/free-port';
-import { OtlpReceiver, type ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
+import { after, describe, test } from 'node:test';
+import type { OtlpReceiver, ReceivedSpan } from '@order-food/platform/testing/otlp-receiver';
 import { requireTool } from '@order-food/platform/testing/require-tool';
 import { repoRoot, runProgram } from '@order-food/platform/testing/run-program';
-import {
-  createTestDatabase,
-  sql,
-  type TestDatabase,
-} from '@order-food/platform/testing/test-database';
-import { parser } from '@prometheus-io/lezer-promql';
+import { sql, type TestDatabase } from '@order-food/platform/testing/test-database';
 import { parse as parseYaml } from 'yaml';
 import { createTokenService } from '../src/token.js';
-import { type ApiProcess, startApiProcess } from './helpers.js';
+import type { ApiProcess } from './helpers.js';
+import {
+  catalogue,
+  exportedNames,
+  kubeStateMetrics,
+  metricNames,
+  withoutVariables,
+} from './observability-metric-names.js';
+import {
+  jwtSecret,
+  newTraceparent,
+  pipelineOfFile,
+  startApi,
+  stopApi,
+  telemetryEnv,
+} from './observability-pipeline-setup.js';
 
-const jwtSecret = randomBytes(24).toString('hex');
-
-/** Every metric the issue names: the catalogue /metrics must hold after a few requests. */
-const catalogue = [
-  'http_server_request_duration_seconds',
-  'http_server_active_requests',
-  'db_client_connections',
-  'db_client_operation_duration_seconds',
-  'orderfood_orders_created_total',
-  'orderfood_order_value_cents',
-  'orderfood_order_status_transitions_total',
-  'orderfood_idempotent_replays_total',
-  'orderfood_setup_step_duration_seconds',
-  'orderfood_setup_step_success',
-  'orderfood_setup_step_last_run_timestamp_seconds',
-  'orderfood_schema_version',
-  'orderfood_dataset_info',
-  'orderfood_build_info',
-];
-
-/** What kube-state-metrics exports that the rules and the dashboard may use. */
-const kubeStateMetrics = new Set([
-  'kube_pod_init_container_status_restarts_total',
-  'kube_pod_init_container_status_last_terminated_reason',
-  'kube_pod_init_container_status_waiting_reason',
-  'kube_pod_init_container_status_ready',
-  'kube_pod_status_ready',
-  'kube_pod_container_info',
-  'kube_pod_container_status_ready',
-]);
-
-function telemetryEnv(receiver: OtlpReceiver, extra: Record<string, string | undefined> = {}) {
-  return {
-    ...receiver.env(),
-    OTEL_SDK_DISABLED: 'false',
-    OTEL_SERVICE_NAME: undefined,
-    OTEL_TRACES_SAMPLER: undefined,
-    TRACEPARENT: undefined,
-    POD_UID: undefined,
-    JAEGER_ENDPOINT: undefined,
-    ...extra,
-  };
-}
-
-function newTraceparent(): { traceId: string; traceparent: string } {
-  const traceId = randomBytes(16).toString('hex');
-  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
-}
-
-type Api = ApiProcess;
-
-const startApi = (env: Record<string, string | undefined>) =>
-  startApiProcess({ JWT_SECRET: jwtSecret, ...env });
-
-async function stopApi(api: Api | undefined): Promise<number | null> {
-  if (!api || api.child.exitCode !== null) return api?.child.exitCode ?? null;
-  const closed = new Promise<number | null>((resolve) => api.child.on('close', resolve));
-  api.child.kill('SIGTERM');
-  const bound = setTimeout(() => api.child.kill('SIGKILL'), 30_000);
-  const code = await closed;
-  clearTimeout(bound);
-  return code;
-}
-
-/** Metric names a PromQL expression reads, from the Prometheus project's own grammar. */
-function metricNames(expr: string): string[] {
-  const names: string[] = [];
-  const tree = parser.parse(expr);
-  let error = false;
-  tree.iterate({
-    enter: (node) => {
-      if (node.type.isError) error = true;
-      if (node.type.name === 'VectorSelector') {
-        const id = node.node.getChild('Identifier');
-        if (id) names.push(expr.slice(id.from, id.to));
-        else {
-          // {__name__="…"} selects by name too.
-          const m = /__name__\s*=\s*"([^"]+)"/.exec(expr.slice(node.from, node.to));
-          if (m?.[1]) names.push(m[1]);
-        }
-      }
-    },
-  });
-  assert.ok(!error, `PromQL does not parse: ${expr}`);
-  return names;
-}
-
-/** Grafana variables substituted with plausible values, so an expression parses as PromQL. */
-function withoutVariables(expr: string): string {
-  return expr
-    .replaceAll('$__rate_interval', '5m')
-    .replaceAll('$__interval', '1m')
-    .replaceAll('$__range', '1h')
-    .replace(/\$\{?(\w+)\}?/g, 'x');
-}
-
-/** Families in a Prometheus text exposition, with the series names a histogram adds. */
-function exportedNames(exposition: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of exposition.split('\n')) {
-    const m = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (!m) continue;
-    const [, name, type] = m;
-    names.add(name!);
-    if (type === 'histogram' || type === 'summary')
-      for (const suffix of ['_bucket', '_count', '_sum']) names.add(`${name}${suffix}`);
-  }
-  return names;
-}
+let receiver: OtlpReceiver;
+let db: TestDatabase;
+pipelineOfFile('obs_pipeline', (opened) => ({ receiver, db } = opened));
 
 describe('the pod start as three processes, one trace', () => {
-  const receiver = new OtlpReceiver();
-  let db: TestDatabase;
-  let api: Api | undefined;
+  let api: ApiProcess | undefined;
   let metricsText = '';
   const start = newTraceparent();
 
-  before(async () => {
-    await receiver.start();
-    db = await createTestDatabase('obs_pipeline');
-  });
-
+  // Before the file's receiver stops: the API flushes its last spans to it on the way out.
   after(async () => {
     await stopApi(api);
-    await receiver.stop();
-    await db?.drop();
   });
 
   test('migration, load and the API export their spans with one trace id, in order', async () => {
@@ -368,136 +261,5 @@ describe('the pod start as three processes, one trace', () => {
     if (!requireTool(t, 'promtool', 'prometheus')) return;
     const check = spawnSync('promtool', ['check', 'rules', rulesFile], { encoding: 'utf8' });
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
-  });
-});
-
-describe('the pod start with POD_UID', () => {
-  const receiver = new OtlpReceiver();
-  let db: TestDatabase;
-
-  before(async () => {
-    await receiver.start();
-    db = await createTestDatabase('obs_pod');
-  });
-
-  after(async () => {
-    await receiver.stop();
-    await db?.drop();
-  });
-
-  test('one trace from the pod UID: a pod start root and the three programs beneath it', async () => {
-    const uid = randomUUID();
-    const ids = podStartIds(uid);
-    const env = telemetryEnv(receiver, { DATABASE_URL: db.url, POD_UID: uid });
-    assert.equal((await runProgram('database-migration', [], { env })).code, 0);
-    assert.equal((await runProgram('database-load', [], { env })).code, 0);
-    const api = await startApi(env);
-    try {
-      await receiver.waitFor(
-        (spans) => spans.some((s) => s.traceId === ids.traceId && s.name === 'order-food start'),
-        20_000,
-      );
-    } finally {
-      assert.equal(await stopApi(api), 0, 'the API shuts down cleanly on SIGTERM');
-    }
-    const trace = receiver.spans.filter((s) => s.traceId === ids.traceId);
-    const root = trace.filter((s) => s.parentSpanId === '');
-    assert.equal(root.length, 1, 'one root');
-    assert.equal(root[0]!.name, 'pod start');
-    assert.equal(root[0]!.spanId, ids.spanId);
-    for (const service of ['database-migration', 'database-load', 'order-food'])
-      assert.ok(
-        trace.some((s) => s.serviceName === service && s.parentSpanId === ids.spanId),
-        `${service} hangs from the pod start`,
-      );
-    const spanIds = new Set(trace.map((s) => s.spanId));
-    for (const s of trace)
-      assert.ok(s.parentSpanId === '' || spanIds.has(s.parentSpanId), `${s.name} has its parent`);
-  });
-});
-
-describe('failures and a missing collector', () => {
-  const receiver = new OtlpReceiver();
-  let db: TestDatabase;
-
-  before(async () => {
-    await receiver.start();
-    db = await createTestDatabase('obs_fail');
-  });
-
-  after(async () => {
-    await receiver.stop();
-    await db?.drop();
-  });
-
-  test('a failing database-load and database-migration exit 1 after their spans arrived', async () => {
-    // The schema is not there yet: database-load refuses to run.
-    const loadTrace = newTraceparent();
-    const load = await runProgram('database-load', [], {
-      env: telemetryEnv(receiver, {
-        DATABASE_URL: db.url,
-        TRACEPARENT: loadTrace.traceparent,
-        OTEL_BSP_SCHEDULE_DELAY: '30000',
-      }),
-    });
-    assert.equal(load.code, 1, load.stderr);
-    const loadSpans = receiver.spans.filter((s) => s.traceId === loadTrace.traceId);
-    assert.ok(loadSpans.length > 0, 'database-load spans arrived before it exited');
-    assert.ok(loadSpans.every((s) => s.serviceName === 'database-load'));
-    assert.ok(
-      loadSpans.some((s) => s.status.code === 2),
-      'the failure is an error status on its span',
-    );
-
-    const dir = mkdtempSync(join(tmpdir(), 'obs-migrations-'));
-    writeFileSync(join(dir, '0001_broken.sql'), 'CREATE TABLE broken (id integer;\n');
-    const migrationTrace = newTraceparent();
-    const migration = await runProgram('database-migration', ['migrate', '--dir', dir], {
-      env: telemetryEnv(receiver, {
-        DATABASE_URL: db.url,
-        TRACEPARENT: migrationTrace.traceparent,
-        OTEL_BSP_SCHEDULE_DELAY: '30000',
-      }),
-    });
-    assert.equal(migration.code, 1, migration.stderr);
-    const migrationSpans = receiver.spans.filter((s) => s.traceId === migrationTrace.traceId);
-    assert.ok(migrationSpans.length > 0, 'database-migration spans arrived before it exited');
-    assert.ok(migrationSpans.some((s) => s.status.code === 2));
-  });
-
-  test('with nothing listening at the OTLP endpoint all three programs succeed, each with one warning', async () => {
-    const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}/v1/traces`;
-    const env = {
-      ...telemetryEnv(receiver, {
-        DATABASE_URL: db.url,
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-        TRACEPARENT: newTraceparent().traceparent,
-      }),
-    };
-    /** One line of the program's own logger names the endpoint; nothing else is about it. */
-    const assertOneWarning = (service: string, output: string) => {
-      const lines = output.split('\n').filter((l) => l.includes('telemetry:'));
-      assert.equal(lines.length, 1, output);
-      const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-      assert.equal(line.level, 'warn');
-      assert.equal(line.service, service);
-      assert.equal(typeof line.time, 'string');
-      assert.equal(line.endpoint, endpoint);
-      assert.match(String(line.error), /ECONNREFUSED/);
-      assert.doesNotMatch(output, /"stack"|\n\s+at /, 'no stack trace');
-    };
-    const migration = await runProgram('database-migration', [], { env });
-    assert.equal(migration.code, 0, migration.stderr);
-    assertOneWarning('database-migration', migration.stdout + migration.stderr);
-    const load = await runProgram('database-load', [], { env });
-    assert.equal(load.code, 0, load.stderr);
-    assertOneWarning('database-load', load.stdout + load.stderr);
-    const api = await startApi(env);
-    const products = await fetch(`${api.url}/api/products`);
-    assert.equal(products.status, 200);
-    assert.equal(await stopApi(api), 0, api.output());
-    assertOneWarning('order-food', api.output());
   });
 });
