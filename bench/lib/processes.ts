@@ -29,7 +29,7 @@ export const programs = {
   'database-load': {
     source: 'database-load/src/cli.ts',
     dist: 'database-load/dist/cli.js',
-    nodeFlags: ['--semi-space-growth-factor=1'],
+    nodeFlags: [],
     env: {},
   },
   'order-food': {

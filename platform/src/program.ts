@@ -73,6 +73,11 @@ export function inLauncher(): void {
   launcher = true;
 }
 
+/** Whether this process is a launcher's (inLauncher), which may run other programs after this one. */
+export function launchedInProcess(): boolean {
+  return launcher;
+}
+
 /**
  * The one shape of all three programs: telemetry starts inside the error handling (a failure
  * there is one clear line and an exit code, like any other), then the configuration is parsed,

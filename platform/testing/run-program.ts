@@ -19,7 +19,7 @@ export type ProgramName = keyof typeof programs;
  */
 export const imageNodeFlags: Record<ProgramName, readonly string[]> = {
   'database-migration': [],
-  'database-load': ['--semi-space-growth-factor=1'],
+  'database-load': [],
   'order-food': ['--max-semi-space-size=8'],
 };
 
