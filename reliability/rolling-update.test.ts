@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { before, test } from 'node:test';
+import { releaseVersion } from '@order-food/platform/config';
 import { mixedRequest } from '@order-food/platform/testing/mixed-load';
 import pg from 'pg';
 import { Api, tokens } from './lib/fixture.js';
@@ -126,6 +127,10 @@ test(`rolling update at ${rate} req/s: a migration queued behind a long transact
           DATABASE_URL: db.url,
           LOG_LEVEL: 'info',
           MIGRATION_STATEMENT_LOCK_TIMEOUT: String(lockTimeoutMs / 1000),
+          // Between releases main still carries the last release's version; the release that
+          // rolls out records a version of its own, which is what the old pods' runner sees.
+          SERVICE_VERSION:
+            release.tag === `v${releaseVersion}` ? `${releaseVersion}-next` : releaseVersion,
           // The runner's retry defaults (3 retries, 2 s doubling): a pause shorter than the time the
           // pods take to work off the queries that waited (0.5 s here on a loaded machine) queues
           // the next ALTER ahead of that backlog, and the stalls add up beyond lock_timeout.
