@@ -169,7 +169,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, {
         limit: request.query.limit ?? 20,
       });
       // JSON.stringify writes one flat string; the schema's serializer joins hundreds of pieces
-      // that must be flattened again to be measured (6-7 % of the page, bench/findings.md). toOrder
+      // that must be flattened again to be measured (3-4 % of the page, bench/findings.md). toOrder
       // builds the schema's fields in its order: api-orders-page.test.ts holds both to one text.
       return (reply as FastifyReply).type(jsonType).serializer(JSON.stringify).send(page);
     },
