@@ -9,6 +9,27 @@ let fixtures: Fixtures;
 let app: TestApp;
 appOfFile('api_orders_reading', (opened) => ({ tdb, fixtures, app } = opened));
 
+/** Every order a listing holds, page after page through nextCursor; each page answers 200. */
+async function walkPages(
+  who: 'alice' | 'bob' | 'admin',
+  query: string,
+): Promise<{ id: string; userId: string }[]> {
+  const items: { id: string; userId: string }[] = [];
+  let cursor: string | null = null;
+  do {
+    const r = await call(
+      app.server,
+      'GET',
+      `/api/orders?${query}${cursor ? `&cursor=${cursor}` : ''}`,
+      { headers: app.auth[who] },
+    );
+    assert.equal(r.status, 200, r.text);
+    items.push(...r.body.items);
+    cursor = r.body.nextCursor;
+  } while (cursor);
+  return items;
+}
+
 describe('reading orders', () => {
   // The admin's list below must hold both customers' orders, whatever the default data set holds:
   // bob places his in the paging test, alice hers here.
@@ -25,22 +46,10 @@ describe('reading orders', () => {
       [fixtures.bob],
     );
     for (const limit of [1, 4, 100]) {
-      const ids: string[] = [];
-      let cursor: string | null = null;
-      do {
-        const r = await call(
-          app.server,
-          'GET',
-          `/api/orders?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
-          { headers: app.auth.bob },
-        );
-        assert.equal(r.status, 200, r.text);
-        for (const o of r.body.items) assert.equal(o.userId, fixtures.bob);
-        ids.push(...r.body.items.map((o: { id: string }) => o.id));
-        cursor = r.body.nextCursor;
-      } while (cursor);
+      const items = await walkPages('bob', `limit=${limit}`);
+      for (const o of items) assert.equal(o.userId, fixtures.bob);
       assert.deepEqual(
-        ids,
+        items.map((o) => o.id),
         expected.map((r) => r.id),
         `limit ${limit}`,
       );
@@ -55,18 +64,7 @@ describe('reading orders', () => {
        SELECT $1, 'delivered', 100, t.at, t.at FROM t, generate_series(1, 9) RETURNING id`,
       [fixtures.admin],
     );
-    const ids: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const r = await call(
-        app.server,
-        'GET',
-        `/api/orders?status=delivered&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-        { headers: app.auth.admin },
-      );
-      ids.push(...r.body.items.map((o: { id: string }) => o.id));
-      cursor = r.body.nextCursor;
-    } while (cursor);
+    const ids = (await walkPages('admin', 'status=delivered&limit=2')).map((o) => o.id);
     for (const row of rows) assert.ok(ids.includes(row.id));
     assert.equal(new Set(ids).size, ids.length);
   });

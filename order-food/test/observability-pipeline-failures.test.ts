@@ -25,18 +25,26 @@ pipelineOfFile('obs_fail', (opened) => ({ receiver, db } = opened));
 
 describe('failures and a missing collector', () => {
   test('a failing database-load and database-migration exit 1 after their spans arrived', async () => {
+    // A run that exits 1 with a batch delay far beyond its life: its spans, sent before it exited.
+    const failedRunSpans = async (
+      program: 'database-load' | 'database-migration',
+      args: string[],
+    ) => {
+      const { traceId, traceparent } = newTraceparent();
+      const run = await runProgram(program, args, {
+        env: telemetryEnv(receiver, {
+          DATABASE_URL: db.url,
+          TRACEPARENT: traceparent,
+          OTEL_BSP_SCHEDULE_DELAY: '30000',
+        }),
+      });
+      assert.equal(run.code, 1, run.stderr);
+      const spans = receiver.spans.filter((s) => s.traceId === traceId);
+      assert.ok(spans.length > 0, `${program} spans arrived before it exited`);
+      return spans;
+    };
     // The schema is not there yet: database-load refuses to run.
-    const loadTrace = newTraceparent();
-    const load = await runProgram('database-load', [], {
-      env: telemetryEnv(receiver, {
-        DATABASE_URL: db.url,
-        TRACEPARENT: loadTrace.traceparent,
-        OTEL_BSP_SCHEDULE_DELAY: '30000',
-      }),
-    });
-    assert.equal(load.code, 1, load.stderr);
-    const loadSpans = receiver.spans.filter((s) => s.traceId === loadTrace.traceId);
-    assert.ok(loadSpans.length > 0, 'database-load spans arrived before it exited');
+    const loadSpans = await failedRunSpans('database-load', []);
     assert.ok(loadSpans.every((s) => s.serviceName === 'database-load'));
     assert.ok(
       loadSpans.some((s) => s.status.code === 2),
@@ -45,17 +53,7 @@ describe('failures and a missing collector', () => {
 
     const dir = mkdtempSync(join(tmpdir(), 'obs-migrations-'));
     writeFileSync(join(dir, '0001_broken.sql'), 'CREATE TABLE broken (id integer;\n');
-    const migrationTrace = newTraceparent();
-    const migration = await runProgram('database-migration', ['migrate', '--dir', dir], {
-      env: telemetryEnv(receiver, {
-        DATABASE_URL: db.url,
-        TRACEPARENT: migrationTrace.traceparent,
-        OTEL_BSP_SCHEDULE_DELAY: '30000',
-      }),
-    });
-    assert.equal(migration.code, 1, migration.stderr);
-    const migrationSpans = receiver.spans.filter((s) => s.traceId === migrationTrace.traceId);
-    assert.ok(migrationSpans.length > 0, 'database-migration spans arrived before it exited');
+    const migrationSpans = await failedRunSpans('database-migration', ['migrate', '--dir', dir]);
     assert.ok(migrationSpans.some((s) => s.status.code === 2));
   });
 
