@@ -1,6 +1,5 @@
 import {
   type Attributes,
-  type Context,
   context,
   propagation,
   ROOT_CONTEXT,
@@ -22,7 +21,6 @@ export interface TracingOptions {
 
 interface RequestState {
   span: Span;
-  ctx: Context;
   method: string;
   startedAt: number;
   error?: Error;
@@ -160,7 +158,6 @@ const plugin: FastifyPluginCallback<TracingOptions> = (fastify, options, done) =
     const ctx = trace.setSpan(parent, span);
     (request as Traced)[stateKey] = {
       span,
-      ctx,
       method,
       startedAt: performance.now(),
       ended: false,
