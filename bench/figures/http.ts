@@ -13,6 +13,7 @@ function abOptions(ctx: BenchContext): Omit<AlternateOptions, 'contenders'> {
   return {
     rounds: ctx.scale.rounds,
     requestsPerRound: ctx.scale.roundRequests,
+    roundSeconds: ctx.scale.roundSeconds,
     warmupRequests: ctx.scale.warmupRequests,
     connections: 10,
   };
@@ -49,9 +50,12 @@ function summaryLine(name: string, s: Summary): string {
   return `- **${name}**: ${round(s.cpuUsPerRequest)} µs CPU/request, ${Math.round(s.rps)} req/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (median of ${s.rounds} rounds)`;
 }
 
-function describeRun(ctx: BenchContext, levels: number[] = [10]): string {
+function describeRun(ctx: BenchContext, perRound: number, levels: number[] = [10]): string {
   const s = ctx.scale;
-  return `Closed loop (autocannon, ${levels.join(' and ')} connections), ${s.warmupRequests} warm-up requests per server, then ${s.rounds} alternating rounds of ${s.roundRequests} requests${levels.length > 1 ? ' at each level' : ''}; CPU = utime+stime of the server process over the round / requests.`;
+  const sizing = s.roundSeconds
+    ? ` (at least ${s.roundRequests}, and about ${s.roundSeconds} s at the fastest server's warm-up rate)`
+    : '';
+  return `Closed loop (autocannon, ${levels.join(' and ')} connections), ${s.warmupRequests} warm-up requests per server, then ${s.rounds} alternating rounds of ${perRound} requests${sizing}${levels.length > 1 ? ' at each level' : ''}; CPU = utime+stime of the server process over the round / requests.`;
 }
 
 /** Variants of the API that tell its overhead apart (--breakdown): each leaves one more part out. */
@@ -96,7 +100,7 @@ async function versusBare(ctx: BenchContext, v: VersusBare): Promise<GroupResult
     const names = ['api', 'bare', ...variants.map((x) => x.name)];
     const levels = v.levels ?? [10];
     const suffix = (n: number) => (v.levels ? ` c${n}` : '');
-    const { rounds, summary } = await alternate({
+    const { rounds, summary, requestsPerRound } = await alternate({
       ...abOptions(ctx),
       contenders: levels.flatMap((n) =>
         servers.map((server, i) => ({
@@ -119,7 +123,7 @@ async function versusBare(ctx: BenchContext, v: VersusBare): Promise<GroupResult
       figures,
       details: { summary, rounds, customerOrders: data.customerOrders, spans },
       markdown: [
-        `${v.description} ${describeRun(ctx, levels)}`,
+        `${v.description} ${describeRun(ctx, requestsPerRound, levels)}`,
         '',
         ...levels.flatMap((n) => [
           summaryLine(`API${suffix(n)}`, summary[`api${suffix(n)}`]!),
@@ -172,7 +176,7 @@ export async function tracingCost(ctx: BenchContext): Promise<GroupResult> {
       startApi(ctx, 'api-tracing-off', data.url, { OTEL_SDK_DISABLED: 'true' }),
     ]);
     const sink0 = ctx.sink.spans;
-    const { rounds, summary } = await alternate({
+    const { rounds, summary, requestsPerRound } = await alternate({
       ...abOptions(ctx),
       contenders: [
         { name: 'tracing 100 %', server: full, request },
@@ -199,7 +203,7 @@ export async function tracingCost(ctx: BenchContext): Promise<GroupResult> {
         spansPerRequest: spans / served,
       },
       markdown: [
-        `GET /api/orders?limit=20, the same API started twice: every trace sampled (parentbased_always_on) and exported over OTLP/HTTP protobuf to a local sink that counts spans, vs OTEL_SDK_DISABLED=true. Both log at info and serve metrics. ${describeRun(ctx)}`,
+        `GET /api/orders?limit=20, the same API started twice: every trace sampled (parentbased_always_on) and exported over OTLP/HTTP protobuf to a local sink that counts spans, vs OTEL_SDK_DISABLED=true. Both log at info and serve metrics. ${describeRun(ctx, requestsPerRound)}`,
         '',
         summaryLine('tracing 100 %', a),
         summaryLine('SDK disabled', b),
@@ -245,7 +249,7 @@ export async function poolerRead(ctx: BenchContext): Promise<GroupResult> {
       startApi(ctx, 'api-direct', data.url),
     ]);
     await samePage(pooled, direct, request);
-    const { rounds, summary } = await alternate({
+    const { rounds, summary, requestsPerRound } = await alternate({
       ...abOptions(ctx),
       contenders: [
         { name: 'through PgBouncer', server: pooled, request },
@@ -258,7 +262,7 @@ export async function poolerRead(ctx: BenchContext): Promise<GroupResult> {
       figures: [figure('orders_read_pooler_vs_direct', a.cpuUsPerRequest, b.cpuUsPerRequest)],
       details: { pooled: a, direct: b, rounds },
       markdown: [
-        `GET /api/orders?limit=20 as one customer, the API with production defaults started twice on the same database: through PgBouncer 1.18 (pool_mode=transaction, default settings) and direct. ${describeRun(ctx)}`,
+        `GET /api/orders?limit=20 as one customer, the API with production defaults started twice on the same database: through PgBouncer 1.18 (pool_mode=transaction, default settings) and direct. ${describeRun(ctx, requestsPerRound)}`,
         '',
         summaryLine('through PgBouncer', a),
         summaryLine('direct', b),

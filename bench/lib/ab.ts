@@ -33,9 +33,27 @@ export interface Summary {
 export interface AlternateOptions {
   contenders: Contender[];
   rounds: number;
+  /** Requests per measured round: the least, when roundSeconds asks for more. */
   requestsPerRound: number;
+  /**
+   * Rounds long enough that every server's take at least about this many seconds (the fastest
+   * warm-up rate decides): a round of a fraction of a second measured a cheap page half as dear
+   * again as a long one (bench/findings.md, "Round length").
+   */
+  roundSeconds?: number;
   warmupRequests: number;
   connections?: number;
+}
+
+/** Requests per round: requestsPerRound, or more for fast servers (roundSeconds). */
+export function roundSize(
+  options: Pick<AlternateOptions, 'requestsPerRound' | 'roundSeconds'>,
+  warmupRates: readonly number[],
+): number {
+  const fastest = Math.max(...warmupRates);
+  if (!options.roundSeconds || !Number.isFinite(fastest)) return options.requestsPerRound;
+  const wanted = Math.round((fastest * options.roundSeconds) / 500) * 500;
+  return Math.max(options.requestsPerRound, wanted);
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 100));
@@ -81,27 +99,28 @@ export async function measureRound(
  */
 export async function alternate(
   options: AlternateOptions,
-): Promise<{ rounds: Round[]; summary: Record<string, Summary> }> {
+): Promise<{ rounds: Round[]; summary: Record<string, Summary>; requestsPerRound: number }> {
   const connections = options.connections ?? 10;
   const warmed = new Set<RunningServer>();
+  const warmupRates: number[] = [];
   for (const c of options.contenders) {
     if (warmed.has(c.server)) continue;
     warmed.add(c.server);
-    check(
-      `${c.name} warm-up`,
-      await closedLoop({
-        url: c.server.url,
-        request: c.request,
-        amount: options.warmupRequests,
-        connections,
-      }),
-    );
+    const warmup = await closedLoop({
+      url: c.server.url,
+      request: c.request,
+      amount: options.warmupRequests,
+      connections,
+    });
+    check(`${c.name} warm-up`, warmup);
+    warmupRates.push(warmup.rps);
   }
+  const amount = roundSize(options, warmupRates);
   const rounds: Round[] = [];
   for (let i = 1; i <= options.rounds; i++) {
     for (const c of options.contenders) {
       const n = c.connections ?? connections;
-      rounds.push({ ...(await measureRound(c, options.requestsPerRound, n)), round: i });
+      rounds.push({ ...(await measureRound(c, amount, n)), round: i });
     }
   }
   const summary: Record<string, Summary> = {};
@@ -115,5 +134,5 @@ export async function alternate(
       rounds: mine.length,
     };
   }
-  return { rounds, summary };
+  return { rounds, summary, requestsPerRound: amount };
 }

@@ -6,8 +6,10 @@ import { repoRoot } from './processes.js';
 
 /** How much work each benchmark does: full for the committed figures, quick for a smoke pass. */
 export interface Scale {
-  /** Requests per measured round and per warm-up, closed loop. */
+  /** Requests per measured round (at least) and per warm-up, closed loop. */
   roundRequests: number;
+  /** Rounds of at least this many seconds at the fastest warm-up rate (0: roundRequests only). */
+  roundSeconds: number;
   warmupRequests: number;
   rounds: number;
   /** Seconds at the fixed 500 req/s, and per step of the rate search. */
@@ -25,6 +27,9 @@ export interface Scale {
 export const scales: Record<'full' | 'quick', Scale> = {
   full: {
     roundRequests: 2500,
+    // 2500 cached menu pages took the API 0.15 s, and such short rounds measured the page half as
+    // dear again as rounds of 20 000 (bench/findings.md, "Round length").
+    roundSeconds: 2,
     // Until the servers' request paths are optimized: after 2000 the API's CPU per request still
     // fell from round to round (152 → 80 µs over eight menu rounds), the bare server's less so.
     warmupRequests: 10_000,
@@ -38,6 +43,7 @@ export const scales: Record<'full' | 'quick', Scale> = {
   },
   quick: {
     roundRequests: 1000,
+    roundSeconds: 0,
     warmupRequests: 500,
     rounds: 2,
     steadySeconds: 4,

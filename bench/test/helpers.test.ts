@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { roundSize } from '../lib/ab.js';
 import { copyValue, psqlCopyArgs } from '../lib/copy-files.js';
 import { cpuMicros, parseProcStat, parseProcStatus } from '../lib/proc.js';
 import { countSpansJson, countSpansProtobuf } from '../lib/protobuf.js';
@@ -44,6 +45,18 @@ describe('statistics', () => {
     assert.equal(percentile(values, 99), 99);
     assert.equal(percentile(values, 100), 100);
     assert.equal(percentile([7], 99), 7);
+  });
+});
+
+describe('round length', () => {
+  test('rounds last about roundSeconds at the fastest warm-up rate, never under requestsPerRound', () => {
+    const options = { requestsPerRound: 2500, roundSeconds: 2 };
+    // A cached page at 20 000 req/s beside a bare server at 7 000: the cached page sets the size.
+    assert.equal(roundSize(options, [20_000, 7_000]), 40_000);
+    // Dear pages at 1 000 req/s keep the least.
+    assert.equal(roundSize(options, [1_000, 1_200]), 2500);
+    assert.equal(roundSize({ requestsPerRound: 1000, roundSeconds: 0 }, [20_000]), 1000);
+    assert.equal(roundSize(options, []), 2500);
   });
 });
 
