@@ -105,8 +105,7 @@ export const app = fp<AppOptions>(
       done(null, payload);
     });
     // One line per request (Fastify's own two are disabled); probes only at debug level. Every
-    // field is the server's own, so the line is written in one template (requestLineWriter): on
-    // the cached menu page pino's generic path cost 15-23 % of the page (bench/findings.md).
+    // field is the server's own, so the line skips redaction (requestLineWriter).
     const requestLog = fastify.log as Logger;
     const writeRequestLine = requestLineWriter(requestLog);
     fastify.addHook('onResponse', (request, reply, done) => {
