@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
-import { INVALID_TRACEID, type SpanContext, trace } from '@opentelemetry/api';
+import { INVALID_TRACEID, trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -28,19 +28,15 @@ export const redactPaths = [
 ];
 
 /**
- * The active span's context, when its ids lead somewhere. With the SDK disabled every span carries
- * all-zero ids (and the SDK only makes valid ones, so this is all isSpanContextValid's two regular
- * expressions would find).
+ * Every line carries the active span's ids, so a log line leads to its trace. With the SDK
+ * disabled every span carries all-zero ids (the SDK only makes valid ones, so this is all
+ * isSpanContextValid's two regular expressions would find).
  */
-function activeSpanContext(): SpanContext | undefined {
-  const ctx = trace.getActiveSpan()?.spanContext();
-  return ctx && ctx.traceId !== INVALID_TRACEID ? ctx : undefined;
-}
-
-/** Every line carries the active span's ids, so a log line leads to its trace. */
 function traceMixin(): Record<string, string> {
-  const ctx = activeSpanContext();
-  return ctx ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
+  const ctx = trace.getActiveSpan()?.spanContext();
+  return ctx && ctx.traceId !== INVALID_TRACEID
+    ? { trace_id: ctx.traceId, span_id: ctx.spanId }
+    : {};
 }
 
 /**
