@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
-import { createLogger, type Logger, requestLineWriter } from '../src/logger.js';
+import { createLogger, isoTime, type Logger, requestLineWriter } from '../src/logger.js';
 import { shutdownTelemetry, startTelemetry } from '../src/telemetry.js';
 import { repoRoot } from '../testing/run-program.js';
 
@@ -184,4 +184,21 @@ describe('requestLineWriter', () => {
     requestLineWriter(standIn)(fields);
     assert.deepEqual(calls, [[fields, 'request completed']]);
   });
+});
+
+test("isoTime writes toISOString's time, across milliseconds, seconds and days", (t) => {
+  const instants = [
+    Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+    Date.UTC(2027, 0, 1, 0, 0, 0, 0),
+    Date.UTC(2027, 0, 1, 0, 0, 0, 7),
+    Date.UTC(2027, 0, 1, 0, 0, 0, 42),
+    Date.UTC(2027, 0, 1, 0, 0, 0, 420),
+    Date.UTC(2027, 0, 1, 0, 0, 1, 5),
+    Date.UTC(2028, 1, 29, 12, 30, 15, 99),
+  ];
+  t.mock.timers.enable({ apis: ['Date'], now: instants[0] });
+  for (const at of instants) {
+    t.mock.timers.setTime(at);
+    assert.equal(isoTime(), `,"time":"${new Date(at).toISOString()}"`);
+  }
 });
