@@ -45,9 +45,32 @@ const escapePointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/',
 /**
  * Walks strings, object keys and arrays; other values are left alone. Only strings are tested,
  * so a request without text costs little more than the walk. Iterative: a JSON body nested ten
- * thousand levels deep is a 400 from the schema, not a stack overflow here.
+ * thousand levels deep is a 400 from the schema, not a stack overflow here. The paths are made
+ * only once a fault is known to be there: every valid request walks without them.
  */
 export function findTextFault(root: unknown): TextFault | undefined {
+  return hasTextFault(root) ? locateTextFault(root) : undefined;
+}
+
+function hasTextFault(root: unknown): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (textProblem(value) !== undefined) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const key of Object.keys(value)) {
+        if (textProblem(key) !== undefined) return true;
+        pending.push((value as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
+function locateTextFault(root: unknown): TextFault | undefined {
   if (typeof root === 'string') {
     const problem = textProblem(root);
     return problem === undefined ? undefined : { path: '/', problem };
