@@ -42,51 +42,42 @@ export interface TextFault {
 
 const escapePointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
+/** A value met on the walk, with its parent's step and its key there: a path is made only for a fault. */
+interface Step {
+  value: unknown;
+  parent: Step | undefined;
+  key: string | number;
+}
+
+function pointerTo(step: Step): string {
+  let path = '';
+  for (let s: Step | undefined = step; s?.parent !== undefined; s = s.parent)
+    path = `/${typeof s.key === 'number' ? s.key : escapePointer(s.key)}${path}`;
+  return path;
+}
+
 /**
  * Walks strings, object keys and arrays; other values are left alone. Only strings are tested,
  * so a request without text costs little more than the walk. Iterative: a JSON body nested ten
- * thousand levels deep is a 400 from the schema, not a stack overflow here. The paths are made
- * only once a fault is known to be there: every valid request walks without them.
+ * thousand levels deep is a 400 from the schema, not a stack overflow here.
  */
 export function findTextFault(root: unknown): TextFault | undefined {
-  return hasTextFault(root) ? locateTextFault(root) : undefined;
-}
-
-function hasTextFault(root: unknown): boolean {
-  const pending: unknown[] = [root];
-  while (pending.length > 0) {
-    const value = pending.pop();
-    if (typeof value === 'string') {
-      if (textProblem(value) !== undefined) return true;
-    } else if (Array.isArray(value)) {
-      for (const item of value) pending.push(item);
-    } else if (typeof value === 'object' && value !== null) {
-      for (const key of Object.keys(value)) {
-        if (textProblem(key) !== undefined) return true;
-        pending.push((value as Record<string, unknown>)[key]);
-      }
-    }
-  }
-  return false;
-}
-
-function locateTextFault(root: unknown): TextFault | undefined {
   if (typeof root === 'string') {
     const problem = textProblem(root);
     return problem === undefined ? undefined : { path: '/', problem };
   }
   if (typeof root !== 'object' || root === null) return undefined;
-  const pending: [unknown, string][] = [[root, '']];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [value, path] = next;
+  const pending: Step[] = [{ value: root, parent: undefined, key: '' }];
+  for (let step = pending.pop(); step !== undefined; step = pending.pop()) {
+    const { value } = step;
     if (typeof value === 'string') {
       const problem = textProblem(value);
-      if (problem !== undefined) return { path, problem };
+      if (problem !== undefined) return { path: pointerTo(step), problem };
     } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) {
         const item: unknown = value[i];
         if (typeof item === 'string' || (typeof item === 'object' && item !== null))
-          pending.push([item, `${path}/${i}`]);
+          pending.push({ value: item, parent: step, key: i });
       }
     } else if (typeof value === 'object' && value !== null) {
       const keys = Object.keys(value);
@@ -94,10 +85,13 @@ function locateTextFault(root: unknown): TextFault | undefined {
         const key = keys[k] as string;
         const keyProblem = textProblem(key);
         if (keyProblem !== undefined)
-          return { path: path || '/', problem: `has a property name that ${keyProblem}` };
+          return {
+            path: pointerTo(step) || '/',
+            problem: `has a property name that ${keyProblem}`,
+          };
         const item = (value as Record<string, unknown>)[key];
         if (typeof item === 'string' || (typeof item === 'object' && item !== null))
-          pending.push([item, `${path}/${escapePointer(key)}`]);
+          pending.push({ value: item, parent: step, key });
       }
     }
   }
